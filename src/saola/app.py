@@ -1,0 +1,75 @@
+"""The ASGI application: ``create_app(settings)`` wires settings, database, bus and routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from saola import __version__
+from saola.core.db import make_engine, make_session_factory
+from saola.core.events import make_event_bus
+from saola.core.http import RequestContextMiddleware, install_error_handlers
+from saola.core.logs import configure_logging
+from saola.core.settings import Settings, load_settings
+
+log = logging.getLogger("saola")
+
+OPENAPI_TAGS = [
+    {"name": "health", "description": "Liveness and readiness probes"},
+    {"name": "auth", "description": "Sign-in, the current user, API tokens"},
+    {"name": "users", "description": "User administration"},
+    {"name": "audit", "description": "The audit log"},
+    {"name": "directory", "description": "Agencies, administrative units and agency contacts"},
+]
+
+
+def _include_routers(app: FastAPI) -> None:
+    from saola.core import health
+    from saola.core.audit import api as audit_api
+    from saola.core.audit import pages as audit_pages
+    from saola.core.auth import api as auth_api
+    from saola.core.auth import pages as auth_pages
+    from saola.core.directory import api as directory_api
+    from saola.core.directory import pages as directory_pages
+    from saola.web import pages as web_pages
+
+    for module in (health, auth_api, audit_api, directory_api):
+        app.include_router(module.router)
+    for module in (web_pages, auth_pages, audit_pages, directory_pages):
+        app.include_router(module.router, include_in_schema=False)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = make_engine(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        log.info("saola started", extra={"database": engine.url.render_as_string(hide_password=True)})
+        yield
+        await app.state.event_bus.close()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Saola",
+        version=__version__,
+        description="Open smart-city operations platform. Saola's own JSON APIs live under `/api/v1/`; "
+        "errors are RFC 9457 problem+json with a stable `code`.",
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.event_bus = make_event_bus(settings.event_bus)
+    app.add_middleware(RequestContextMiddleware, secure_cookies=settings.secure_cookies)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=str(resources.files("saola.web") / "static")), name="static")
+    _include_routers(app)
+    return app

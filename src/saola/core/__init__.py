@@ -1,0 +1,1 @@
+"""Core services shared by every Saola package: settings, database, auth, audit, i18n, errors."""

@@ -1,0 +1,1 @@
+"""Users, roles and permissions, browser sessions, API tokens and login throttling."""

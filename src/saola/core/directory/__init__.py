@@ -1,0 +1,1 @@
+"""The organisation directory: agencies, administrative units (current and former) and agency contacts."""

@@ -1,0 +1,19 @@
+"""Imports every package's tables so that ``Base.metadata`` is complete (for Alembic)."""
+
+from saola.core.audit.models import AuditEntry
+from saola.core.auth.models import ApiToken, BrowserSession, LoginFailure, User
+from saola.core.db import Base
+from saola.core.directory.models import AdminUnit, Agency, AgencyContact, UnitSuccession
+
+__all__ = [
+    "AdminUnit",
+    "Agency",
+    "AgencyContact",
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "BrowserSession",
+    "LoginFailure",
+    "UnitSuccession",
+    "User",
+]

@@ -1,0 +1,153 @@
+"""Saola's settings: read from ``SAOLA_*`` environment variables and an optional ``saola.toml``.
+
+Every field has a description; the README's configuration table is generated from them
+(``saola config --markdown``). Settings are built by :func:`load_settings` and injected,
+never read from an import-time global.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEV_SECRET = "saola-development-secret-do-not-use-in-production"
+
+
+def _toml_path() -> Path:
+    return Path(os.environ.get("SAOLA_CONFIG_FILE", "saola.toml"))
+
+
+class Settings(BaseSettings):
+    """All of Saola's configuration. Environment variables win over ``saola.toml``."""
+
+    model_config = SettingsConfigDict(env_prefix="SAOLA_", extra="ignore", validate_default=True)
+
+    env: Literal["development", "test", "production"] = Field(
+        "development",
+        description="Deployment environment. `production` refuses default secrets and insecure cookies.",
+    )
+    data_dir: Path = Field(Path("var"), description="Directory for the SQLite database, uploads and logs.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy database URL. Empty means SQLite at `<data_dir>/saola.db`; "
+        "PostgreSQL is `postgresql+psycopg://user:pass@host:5432/db`.",
+    )
+    mqtt_url: str = Field(
+        "",
+        description="MQTT broker URL, e.g. `mqtt://user:pass@127.0.0.1:1883` (or `mqtts://`). "
+        "Empty means no broker is configured.",
+    )
+    event_bus: Literal["memory"] = Field(
+        "memory", description="Event bus backend. `memory` is in-process asyncio (one process)."
+    )
+    secret_key: str = Field(
+        DEV_SECRET,
+        description="Secret for signing. Must be set to a long random value outside development.",
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Send session cookies with the Secure flag. Default: on in production, off otherwise "
+        "(so http://127.0.0.1 works on a laptop).",
+    )
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="Lifetime of a browser session, in hours.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins for one account or address before login is throttled."
+    )
+    login_lockout_minutes: int = Field(
+        15, ge=1, description="How long login stays throttled after too many failures, in minutes."
+    )
+    default_language: Literal["vi", "en"] = Field("vi", description="Language when the user chose none.")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="Time zone for display and office hours.")
+    province_code: str = Field("24", description="Official code of the province this deployment serves.")
+    tile_url: str = Field(
+        "",
+        description="Map tile URL template (`https://tiles.example/{z}/{x}/{y}.png`). Empty: the offline "
+        "GeoJSON basemap shipped with Saola.",
+    )
+    tile_attribution: str = Field("", description="Attribution text shown for `tile_url` tiles.")
+    demo_password: str = Field(
+        "saola-demo", description="Password of the demo accounts created by `saola demo` (development only)."
+    )
+    log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_json: bool = Field(True, description="Write logs as one JSON object per line.")
+    max_upload_mb: int = Field(10, ge=1, description="Largest accepted upload, in megabytes.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()),
+        )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url must be an SQLite or PostgreSQL SQLAlchemy URL")
+        if value.startswith("postgresql://"):
+            return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _known_mqtt(cls, value: str) -> str:
+        if value and not value.startswith(("mqtt://", "mqtts://", "tcp://")):
+            raise ValueError("mqtt_url must start with mqtt:// or mqtts://")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.env == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError("SAOLA_SECRET_KEY must be set to a random value of 32+ characters in production")
+            if self.cookie_secure is False:
+                raise ValueError("SAOLA_COOKIE_SECURE cannot be false in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'saola.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, ``saola.toml`` and explicit overrides."""
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_markdown_table() -> str:
+    """The README's configuration table, generated from the field descriptions."""
+    rows = ["| variable | default | description |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default in ("", None) else f"`{default}`"
+        if name == "secret_key":
+            shown = "(development value)"
+        rows.append(f"| `SAOLA_{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(rows)

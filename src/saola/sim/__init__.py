@@ -1,0 +1,1 @@
+"""The demo city and the simulator used by the demo and the benchmarks."""
