@@ -205,7 +205,8 @@ def check() -> None:
         typer.echo(f"configuration: ERROR {exc}")
         raise typer.Exit(1) from exc
     db = check_database(make_engine(settings.effective_database_url))
-    typer.echo(f"database: {'ok' if db['ok'] else 'ERROR ' + db['error']} ({settings.effective_database_url.split('@')[-1]})")
+    where = settings.effective_database_url.split('@')[-1]
+    typer.echo(f"database: {'ok' if db['ok'] else 'ERROR ' + db['error']} ({where})")
     problems += not db["ok"]
     if settings.mqtt_url:
         broker = check_broker(settings.mqtt_url)

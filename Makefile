@@ -1,0 +1,51 @@
+# Saola — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint install install-test chromium migrate demo openapi clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## make run: venv, install, migrate SQLite under var/, load the demo city, serve on http://127.0.0.1:8000
+run: install
+	$(BIN)/saola migrate
+	$(BIN)/saola demo
+	@echo ""
+	@echo "  Saola:  http://$(HOST):$(PORT)/  (staff console: http://$(HOST):$(PORT)/console)"
+	@echo ""
+	exec $(BIN)/saola serve --host $(HOST) --port $(PORT)
+
+## make test: venv with test extras, Chromium when missing, ruff, the whole pytest suite
+test: install-test chromium lint
+	$(BIN)/pytest
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's Chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+openapi: install
+	$(BIN)/python -m saola.core.openapi > docs/openapi.json
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

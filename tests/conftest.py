@@ -1,0 +1,214 @@
+"""Shared fixtures: a migrated database per test (SQLite always, PostgreSQL when configured),
+the application, HTTP clients signed in as each role, and API tokens.
+
+PostgreSQL runs when ``SAOLA_TEST_DATABASE_URL`` points at a server (for example
+``postgresql+psycopg://root@127.0.0.1:5432/test``); in CI (``CI=true``) it is required.
+Each test gets its own database, copied from a template migrated once per run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from saola.app import create_app
+from saola.core.db import make_engine, make_session_factory, unit_of_work
+from saola.core.migrate import upgrade
+from saola.core.settings import Settings, load_settings
+
+PG_URL = os.environ.get("SAOLA_TEST_DATABASE_URL", "")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DEMO_PASSWORD = "saola-demo"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if IN_CI and not PG_URL:
+        raise pytest.UsageError("CI=true requires SAOLA_TEST_DATABASE_URL (PostgreSQL tests must run in CI)")
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+# --- template databases -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tmpl") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    _seed(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+def _pg_admin_url() -> str:
+    return make_url(PG_URL).set(database="postgres").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    name = f"saola_tmpl_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    _seed(url)
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _seed(url: str) -> None:
+    """Small, fixed reference data every test can rely on: agencies and one user per role."""
+    from saola.core.auth import service as auth
+    from saola.core.directory.models import Agency
+
+    engine = make_engine(url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        agencies = {
+            code: Agency(code=code, name=name, name_en=name, kind="department")
+            for code, name in [("IOC", "IOC"), ("SXD", "Sở Xây dựng"), ("SYT", "Sở Y tế"), ("TTPVHCC", "TTPVHCC")]
+        }
+        session.add_all(agencies.values())
+        session.flush()
+        for username, role, code in USERS:
+            auth.create_user(session, username=username, password=DEMO_PASSWORD, role=role,
+                             agency_id=agencies[code].id if code else None, full_name=username.title())
+    engine.dispose()
+
+
+USERS = [
+    ("admin", "admin", None),
+    ("operator", "operator", "IOC"),
+    ("staff", "agency_staff", "SXD"),
+    ("staff2", "agency_staff", "SYT"),
+    ("clerk", "clerk", "TTPVHCC"),
+    ("viewer", "viewer", "SXD"),
+]
+
+
+@pytest.fixture(params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated and seeded database for one test, on each backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "saola.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    name = f"saola_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(database_url=database_url, data_dir=tmp_path, env="test", log_json=True,
+                         secret_key="test-secret-key-0123456789abcdef0123456789")
+
+
+@pytest.fixture
+def app(settings: Settings):  # noqa: ANN201 - FastAPI
+    return create_app(settings)
+
+
+@pytest.fixture
+def db(app) -> Iterator[Session]:  # noqa: ANN001
+    """A session on the test database, committed at the end of each ``with`` in the test."""
+    session = app.state.session_factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        yield c
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Browser:
+    """A TestClient that signed in through the login form, with its CSRF token."""
+
+    client: TestClient
+    csrf: str
+
+    def post_form(self, url: str, data: dict[str, str], **kw: object):  # noqa: ANN201
+        return self.client.post(url, data={**data, "csrf_token": self.csrf}, **kw)
+
+    def api(self, method: str, url: str, **kw: object):  # noqa: ANN201
+        headers = dict(kw.pop("headers", {}) or {})  # type: ignore[arg-type]
+        headers.setdefault("X-CSRF-Token", self.csrf)
+        return self.client.request(method, url, headers=headers, **kw)
+
+
+def csrf_from(client: TestClient, url: str = "/login") -> str:
+    page = client.get(url)
+    match = CSRF_RE.search(page.text)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def sign_in(app, username: str, password: str = DEMO_PASSWORD) -> Browser:  # noqa: ANN001
+    client = TestClient(app, base_url="http://127.0.0.1")
+    csrf = csrf_from(client)
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf,
+                                           "next": "/console"}, follow_redirects=False)
+    assert response.status_code == 303, response.text[:500]
+    return Browser(client, csrf)
+
+
+@pytest.fixture
+def login(app):  # noqa: ANN001, ANN201
+    """``login("operator")`` → a :class:`Browser` signed in as that user."""
+    clients: list[TestClient] = []
+
+    def _login(username: str, password: str = DEMO_PASSWORD) -> Browser:
+        browser = sign_in(app, username, password)
+        clients.append(browser.client)
+        return browser
+
+    yield _login
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def token(app):  # noqa: ANN001, ANN201
+    """``token("staff", scopes=[...])`` → the secret of a new API token for that user."""
+    from saola.core.auth import service as auth
+
+    def _token(username: str, scopes: list[str] | None = None) -> str:
+        with unit_of_work(app.state.session_factory) as session:
+            user = auth.get_user(session, username=username)
+            _row, secret = auth.create_token(session, user=user, scopes=scopes)
+        return secret
+
+    return _token
