@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         "development",
         description="Deployment environment. `production` refuses default secrets and insecure cookies.",
     )
-    data_dir: Path = Field(Path("var"), description="Directory for the SQLite database, uploads and logs.")
+    data_dir: Path = Field(Path("var"), description="Directory for the SQLite database and stored files.")
     database_url: str = Field(
         "",
         description="SQLAlchemy database URL. Empty means SQLite at `<data_dir>/saola.db`; "
@@ -79,7 +79,6 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")
-    max_upload_mb: int = Field(10, ge=1, description="Largest accepted upload, in megabytes.")
 
     @classmethod
     def settings_customise_sources(
