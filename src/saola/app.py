@@ -25,6 +25,7 @@ OPENAPI_TAGS = [
     {"name": "users", "description": "User administration"},
     {"name": "audit", "description": "The audit log"},
     {"name": "directory", "description": "Agencies, administrative units and agency contacts"},
+    {"name": "calendar", "description": "Vietnamese working days: deadlines, working-day counts, holidays (public)"},
 ]
 
 
@@ -32,15 +33,17 @@ def _include_routers(app: FastAPI) -> None:
     from saola.core import health
     from saola.core.audit import api as audit_api
     from saola.core.audit import pages as audit_pages
+    from saola.core.auth import admin_pages as auth_admin_pages
     from saola.core.auth import api as auth_api
     from saola.core.auth import pages as auth_pages
+    from saola.core.calendar import api as calendar_api
     from saola.core.directory import api as directory_api
     from saola.core.directory import pages as directory_pages
     from saola.web import pages as web_pages
 
-    for module in (health, auth_api, audit_api, directory_api):
+    for module in (health, auth_api, audit_api, directory_api, calendar_api):
         app.include_router(module.router)
-    for module in (web_pages, auth_pages, audit_pages, directory_pages):
+    for module in (web_pages, auth_pages, auth_admin_pages, audit_pages, directory_pages):
         app.include_router(module.router, include_in_schema=False)
 
 
@@ -63,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "errors are RFC 9457 problem+json with a stable `code`.",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served below from the vendored Swagger UI, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -72,4 +77,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=str(resources.files("saola.web") / "static")), name="static")
     _include_routers(app)
+    _add_docs_route(app)
     return app
+
+
+def _add_docs_route(app: FastAPI) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Saola API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/saola.svg",
+            swagger_ui_parameters={"validatorUrl": None},
+        )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from saola.core.calendar.cli import calendar_app
 from saola.core.settings import Settings, load_settings
 
 app = typer.Typer(help="Saola — open smart-city operations platform.", no_args_is_help=True,
@@ -15,6 +16,7 @@ users_app = typer.Typer(help="Create, list, disable and enable users; reset pass
 token_app = typer.Typer(help="API tokens for machine clients.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(token_app, name="token")
+app.add_typer(calendar_app, name="calendar")
 
 
 def _settings() -> Settings:
@@ -231,7 +233,64 @@ def config(markdown: Annotated[bool, typer.Option(help="Print the README's confi
     settings = _settings()
     for key, value in settings.model_dump().items():
         shown = "***" if "secret" in key or "password" in key else value
+        if key.endswith("_url") and isinstance(value, str):
+            shown = _hide_password(value)
         typer.echo(f"SAOLA_{key.upper()}={shown}")
+
+
+def _hide_password(url: str) -> str:
+    """``scheme://user:***@host/...``: a URL fit to print."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+units_app = typer.Typer(help="Administrative units of Vietnam: load them, resolve addresses.", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+
+
+@units_app.command("load")
+def units_load() -> None:
+    """Load the current and former administrative units and their successions (idempotent)."""
+    import time
+
+    from saola.core.db import unit_of_work
+    from saola.core.directory.service import load_units
+
+    started = time.perf_counter()
+    with unit_of_work(_factory(_settings())) as session:
+        loaded = load_units(session)
+    took = time.perf_counter() - started
+    if loaded.units or loaded.successions:
+        typer.echo(f"Loaded {loaded.units} administrative units and {loaded.successions} successions in {took:.1f} s.")
+    else:
+        typer.echo("Administrative units already loaded; nothing to add.")
+
+
+@units_app.command("resolve")
+def units_resolve(
+    address: Annotated[str, typer.Argument(help="An address, written the old way or the new way")],
+) -> None:
+    """Print the current ward and province of an address."""
+    from saola.core.db import unit_of_work
+    from saola.core.directory.service import resolve_address
+    from saola.core.errors import DomainError
+
+    try:
+        with unit_of_work(_factory(_settings())) as session:
+            found = resolve_address(session, address=address)
+            typer.echo(f"{found.ward.full_name}, {found.province.full_name}  (ward {found.ward.code}, "
+                       f"province {found.province.code})")
+            if found.former is not None:
+                typer.echo(f"  written the old way: {found.former.full_name} ({found.former.code})")
+            for other in found.other_wards:
+                typer.echo(f"  part of it is now in: {other.full_name} ({other.code})")
+    except DomainError as exc:
+        raise _fail(f"Error: {exc.detail}") from exc
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -1,23 +1,35 @@
 """``saola demo``: load the demo province (idempotent, deterministic).
 
-Loads the administrative units (current and former, from ``vietnamadminunits``), the
-province's agencies (from ``data/demo/agencies.json`` plus one People's Committee per
-ward/commune) and one demo user per role.
+The demo is a list of steps, run in order in one transaction; each adds only what is missing,
+so a second run adds nothing. Today's steps:
+
+1. ``units``: the administrative units of the whole country, current and former, with their
+   successions (from ``vietnamadminunits``, see :mod:`saola.core.directory.units_source`);
+2. ``agencies``: the province's departments and centres (``data/demo/agencies.json``);
+3. ``communes``: one People's Committee per current ward/commune of the configured province
+   (``SAOLA_PROVINCE_CODE``, Bắc Ninh ``24`` by default): ``UBND-<ward code>``;
+4. ``users``: one demo user per role (:data:`DEMO_USERS`).
+
+A later feature adds its own loader with :func:`register_step` (e.g. street lights after the
+agencies that own them). Steps draw any randomness from ``ctx.rng``, seeded with :data:`SEED`,
+so two runs on empty databases produce the same rows.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from saola.core.auth import service as auth
 from saola.core.auth.models import User
-from saola.core.directory.models import Agency
+from saola.core.directory import service as directory
+from saola.core.directory.models import AdminUnit, Agency
 from saola.core.settings import Settings
 
 SEED = 20250701
@@ -30,6 +42,9 @@ DEMO_USERS: list[tuple[str, str, str | None]] = [
     ("clerk", "clerk", "TTPVHCC"),
     ("viewer", "viewer", "SKHCN"),
 ]
+
+COMMUNE_KIND = "commune"
+COMMUNE_PREFIX = "UBND-"
 
 
 @dataclass
@@ -45,36 +60,99 @@ class DemoReport:
         return "Demo city loaded: " + ", ".join(f"{n} {what}" for what, n in self.created.items() if n)
 
 
-def _load_agencies(session: Session, report: DemoReport) -> None:
+@dataclass
+class DemoContext:
+    """What a demo step works with: the session (never committed by a step), settings, a seeded RNG."""
+
+    session: Session
+    settings: Settings
+    report: DemoReport
+    rng: random.Random
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStep:
+    name: str
+    run: Callable[[DemoContext], None]
+
+
+DEMO_STEPS: list[DemoStep] = []
+
+
+def register_step(name: str, run: Callable[[DemoContext], None], *, after: str | None = None) -> None:
+    """Add a demo step (at the end, or right after the step named ``after``); a name is added once."""
+    if any(step.name == name for step in DEMO_STEPS):
+        return
+    position = len(DEMO_STEPS)
+    if after is not None:
+        position = next(i + 1 for i, step in enumerate(DEMO_STEPS) if step.name == after)
+    DEMO_STEPS.insert(position, DemoStep(name, run))
+
+
+# --- the steps ----------------------------------------------------------------
+
+
+def _load_units(ctx: DemoContext) -> None:
+    loaded = directory.load_units(ctx.session)
+    ctx.report.add("administrative units", loaded.units)
+    ctx.report.add("unit successions", loaded.successions)
+
+
+def _load_agencies(ctx: DemoContext) -> None:
     data = json.loads(resources.files("saola.data.demo").joinpath("agencies.json").read_text("utf-8"))
-    existing = set(session.scalars(select(Agency.code)))
-    added = 0
-    for row in data["agencies"]:
-        if row["code"] not in existing:
-            session.add(Agency(**row))
-            added += 1
-    session.flush()
-    report.add("agencies", added)
+    existing = set(ctx.session.scalars(select(Agency.code)))
+    rows = [row for row in data["agencies"] if row["code"] not in existing]
+    if rows:
+        ctx.session.execute(insert(Agency), rows)
+    ctx.report.add("agencies", len(rows))
 
 
-def _load_users(session: Session, settings: Settings, report: DemoReport) -> None:
+def commune_agency(ward: AdminUnit) -> dict[str, str]:
+    """The People's Committee of a current ward/commune, as an ``agencies`` row."""
+    return {
+        "code": f"{COMMUNE_PREFIX}{ward.code}",
+        "name": f"UBND {ward.full_name}",
+        "name_en": f"People's Committee of {ward.name_en}",
+        "kind": COMMUNE_KIND,
+        "unit_code": ward.code,
+    }
+
+
+def _load_communes(ctx: DemoContext) -> None:
+    wards, _total = directory.list_units(ctx.session, province_code=ctx.settings.province_code, level="ward",
+                                        limit=1000)
+    existing = set(ctx.session.scalars(select(Agency.code).where(Agency.kind == COMMUNE_KIND)))
+    rows = [commune_agency(w) for w in wards if f"{COMMUNE_PREFIX}{w.code}" not in existing]
+    if rows:
+        ctx.session.execute(insert(Agency), rows)
+    ctx.report.add("commune People's Committees", len(rows))
+
+
+def _load_users(ctx: DemoContext) -> None:
+    session = ctx.session
     existing = set(session.scalars(select(User.username)))
-    codes = {a.code: a.id for a in session.scalars(select(Agency))}
+    codes = {code: agency_id for code, agency_id in session.execute(select(Agency.code, Agency.id))}
     added = 0
     for username, role, agency_code in DEMO_USERS:
         if username in existing:
             continue
-        auth.create_user(session, username=username, password=settings.demo_password, role=role,
+        auth.create_user(session, username=username, password=ctx.settings.demo_password, role=role,
                          agency_id=codes.get(agency_code) if agency_code else None,
                          full_name=f"Demo {username}")
         added += 1
-    report.add("users", added)
+    ctx.report.add("users", added)
+
+
+register_step("units", _load_units)
+register_step("agencies", _load_agencies)
+register_step("communes", _load_communes)
+register_step("users", _load_users)
 
 
 def load_demo(session: Session, *, settings: Settings) -> DemoReport:
     """Load everything the demo city needs; running it again adds nothing."""
-    random.seed(SEED)
-    report = DemoReport()
-    _load_agencies(session, report)
-    _load_users(session, settings, report)
-    return report
+    ctx = DemoContext(session=session, settings=settings, report=DemoReport(), rng=random.Random(SEED))
+    for step in DEMO_STEPS:
+        step.run(ctx)
+        session.flush()
+    return ctx.report

@@ -1,29 +1,37 @@
-"""Pages of the web shell: the public portal home, the staff console home and the map."""
+"""Pages of the web shell: the public portal home, the staff console overview and the map layers."""
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from saola.core.auth.service import Principal
-from saola.core.deps import page_principal
+from saola.core.db import utcnow
+from saola.core.deps import DbSession, page_principal
+from saola.core.errors import NotFound
+from saola.web import service
 from saola.web.templating import NavItem, register_nav, render
 
 router = APIRouter()
-register_nav(NavItem("/", "Home", icon="🏠", area="portal", order=0))
-register_nav(NavItem("/console", "Overview", icon="🗺️", permission="console:access", order=0))
+register_nav(NavItem("/", "Home", icon="home", area="portal", order=0))
+register_nav(NavItem("/console", "Overview", icon="map", permission="console:access", order=0))
 
 
 @router.get("/")
 def portal_home(request: Request) -> Response:
-    return render(request, "portal/home.html")
+    return render(request, "portal/home.html", {"province": service.province_info()})
 
 
 @router.get("/console")
-def console_home(request: Request, principal: Annotated[Principal, Depends(page_principal)]) -> Response:
-    return render(request, "console/home.html")
+def console_home(
+    request: Request, session: DbSession, principal: Annotated[Principal, Depends(page_principal)]
+) -> Response:
+    settings = request.app.state.settings
+    figures = service.overview(session, now=utcnow(), tz=settings.timezone, province_code=settings.province_code)
+    return render(request, "console/home.html", {"figures": figures, "province": service.province_info()})
 
 
 @router.get("/favicon.ico", include_in_schema=False)
@@ -41,12 +49,6 @@ GEO_FILES = {
 @router.get("/geo/{name}", include_in_schema=False)
 def geo_file(name: str) -> Response:
     """The offline basemap layers (shipped GeoJSON), cached by the browser for a day."""
-    from importlib import resources
-
-    from fastapi.responses import FileResponse
-
-    from saola.core.errors import NotFound
-
     if name not in GEO_FILES:
         raise NotFound(f"No map layer named '{name}'")
     path = resources.files("saola") / "data" / "geo" / GEO_FILES[name]

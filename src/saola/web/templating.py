@@ -3,25 +3,39 @@
 ``render()`` gives each template the request's language and translator (``_``), the
 signed-in user, the CSRF token, the navigation the user may see and Vietnamese-style
 formatting filters. Packages add navigation entries with :func:`register_nav`.
+
+Page handlers that catch a :class:`~saola.core.errors.DomainError` to show it inside a
+form use :func:`form_error` to get a translated message and the field it belongs to.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup
 
+from saola import __version__
+from saola.core.auth.permissions import PERMISSIONS, ROLE_NAMES
 from saola.core.deps import csrf_token_for, request_language
-from saola.core.i18n import LANGUAGE_NAMES, format_day, format_dt, format_number, translator
+from saola.core.errors import DomainError
+from saola.core.i18n import LANGUAGE_NAMES, catalog, format_day, format_dt, format_number, translator
+from saola.web.icons import icon_svg
 
 
 @dataclass(frozen=True, slots=True)
 class NavItem:
-    """A link in the console (``area='console'``) or portal (``area='portal'``) navigation."""
+    """A link in the console (``area='console'``) or portal (``area='portal'``) navigation.
+
+    ``icon`` is a name from :data:`saola.web.icons.ICONS` (``"map"``, ``"users"``...);
+    ``label`` is the English message id, translated when rendered.
+    """
 
     path: str
     label: str
@@ -41,11 +55,26 @@ def register_nav(item: NavItem) -> None:
         _NAV.sort(key=lambda i: (i.order, i.path))
 
 
+def registered_nav() -> list[NavItem]:
+    """Every registered navigation entry (for tests and the i18n check)."""
+    return list(_NAV)
+
+
 def register_templates(package: str) -> None:
     """Add ``<package>/templates`` to the template search path (before the app starts)."""
     if package not in _TEMPLATE_PACKAGES:
         _TEMPLATE_PACKAGES.append(package)
         _env.cache_clear()
+
+
+def role_name(role: str) -> str:
+    """The English name of a role (translate it with ``_()``)."""
+    return ROLE_NAMES.get(role, role)
+
+
+def permission_label(permission: str) -> str:
+    """The English description of a permission (translate it with ``_()``)."""
+    return PERMISSIONS.get(permission, permission)
 
 
 def _build_env() -> Environment:
@@ -64,8 +93,27 @@ def _build_env() -> Environment:
     def _num(ctx: Any, value: Any, digits: int = 0) -> str:
         return format_number(value, ctx["lang"], digits)
 
+    def _icon(name: str, size: int = 18) -> Markup:
+        return Markup(icon_svg(name, size))
+
+    @pass_context
+    def _in_language(ctx: Any, text: str) -> bool:
+        """Whether ``text`` (already passed through the translator) reads in the page's language."""
+        lang = ctx["lang"]
+        return lang == "en" or text in _translated_texts(lang)
+
     env.filters.update(dt=_dt, day=_day, num=_num)
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}  # Vietnamese stays readable
+    env.globals.update(
+        icon=_icon, in_language=_in_language, role_name=role_name, permission_label=permission_label, roles=ROLE_NAMES,
+        saola_version=__version__,
+    )
     return env
+
+
+@cache
+def _translated_texts(lang: str) -> frozenset[str]:
+    return frozenset(catalog(lang).values())
 
 
 class _EnvCache:
@@ -91,6 +139,30 @@ def visible_nav(principal: Any, area: str) -> list[NavItem]:
     ]
 
 
+def form_error(request: Request, exc: DomainError) -> dict[str, str]:
+    """``{"field", "message"}`` for showing ``exc`` in a form, in the request's language.
+
+    The detail is used when it has a translation (or the page is in English); otherwise
+    the error's title, which always has one, so a Vietnamese page never shows English.
+    """
+    lang = request_language(request)
+    detail = exc.detail or exc.title
+    if lang != "en" and detail not in catalog(lang):
+        detail = exc.title
+    return {"field": exc.field or "", "message": translator(lang)(detail), "code": exc.code}
+
+
+def current_page(request: Request) -> str:
+    """The local address to come back to after a language switch: this page when it was a GET,
+    else the page the form was sent from (a POST's own address may not answer GET)."""
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
+
+
 def render(
     request: Request,
     template: str,
@@ -114,9 +186,12 @@ def render(
         "console_nav": visible_nav(principal, "console"),
         "portal_nav": visible_nav(principal, "portal"),
         "path": request.url.path,
+        "here": current_page(request),
+        "request_id": getattr(request.state, "request_id", ""),
     }
     ctx.update(context or {})
     html = _env().get_template(template).render(ctx)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     response.headers.setdefault("Content-Language", lang)
+    response.headers.setdefault("Cache-Control", "no-store" if principal is not None else "no-cache")
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -22,6 +22,7 @@ from saola.core.deps import (
     verify_csrf,
 )
 from saola.core.i18n import LANGUAGES
+from saola.core.settings import Settings
 from saola.web.templating import render
 
 router = APIRouter()
@@ -32,9 +33,27 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return "/console"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/console"
     return target
+
+
+def set_session_cookie(response: Response, cookie: str, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, cookie, max_age=settings.session_hours * 3600, httponly=True,
+        secure=settings.secure_cookies, samesite="lax", path="/",
+    )
+
+
+def set_language_cookie(response: Response, lang: str) -> None:
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+
+
+def _without_lang(target: str) -> str:
+    """``target`` without a ``lang`` query parameter (it would override the new choice)."""
+    parts = urlsplit(target)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"]
+    return parts.path + (f"?{urlencode(query)}" if query else "")
 
 
 @router.get("/login")
@@ -69,12 +88,9 @@ def login(
         user_agent=request.headers.get("user-agent", ""),
     )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, cookie, max_age=settings.session_hours * 3600, httponly=True,
-        secure=settings.secure_cookies, samesite="lax", path="/",
-    )
+    set_session_cookie(response, cookie, settings)
     if user.language:
-        response.set_cookie(LANG_COOKIE, user.language, max_age=365 * 86400, samesite="lax", path="/")
+        set_language_cookie(response, user.language)
     return response
 
 
@@ -99,7 +115,7 @@ def set_language(
     """Switch the interface language (remembered in a cookie and, when signed in, on the user)."""
     if lang in LANGUAGES and principal is not None and principal.via == "session":
         service.update_user(session, user=principal.user, language=lang)
-    target = _safe_next(next) if next != "/" else "/"
+    target = _without_lang(_safe_next(next) if next != "/" else "/")
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    set_language_cookie(response, lang)
     return response

@@ -15,6 +15,7 @@ from saola.core.directory.schemas import (
     ContactIn,
     ContactOut,
     ContactUpdate,
+    ResolvedAddress,
     SuccessorOut,
     UnitHistory,
     UnitOut,
@@ -29,9 +30,12 @@ ContactWriter = Annotated[Principal, Depends(require("contacts:write"))]
 
 @router.get("/agencies", response_model=list[AgencyOut], summary="Agencies of the province")
 def list_agencies(
-    session: DbSession, _: Reader, kind: Annotated[str | None, Query(max_length=30)] = None
+    session: DbSession,
+    _: Reader,
+    kind: Annotated[str | None, Query(max_length=30)] = None,
+    q: Annotated[str | None, Query(max_length=100, description="Code or name, accents ignored")] = None,
 ) -> list[AgencyOut]:
-    return [AgencyOut.model_validate(a) for a in service.list_agencies(session, kind=kind)]
+    return [AgencyOut.model_validate(a) for a in service.list_agencies(session, kind=kind, q=q)]
 
 
 @router.get("/agencies/{agency_id}", response_model=AgencyOut, summary="One agency")
@@ -56,6 +60,20 @@ def list_units(
     return UnitPage(total=total, items=[UnitOut.model_validate(u) for u in rows])
 
 
+@router.get("/units/resolve", response_model=ResolvedAddress,
+            summary="The current ward and province of an address written the old way or the new way",
+            responses={404: {"description": "No ward recognised (code `unknown-unit`)"},
+                       422: {"description": "Empty or too long address"}})
+def resolve_address(
+    session: DbSession,
+    _: Reader,
+    address: Annotated[str, Query(min_length=1, max_length=service.MAX_ADDRESS_LENGTH,
+                                  description="e.g. 'Phường Hoàng Văn Thụ, Thành phố Bắc Giang, Tỉnh Bắc Giang'")],
+) -> ResolvedAddress:
+    found = service.resolve_address(session, address=address)
+    return ResolvedAddress.model_validate(found, from_attributes=True)
+
+
 @router.get("/units/{edition}/{code}", response_model=UnitHistory,
             summary="One unit, with the current wards a former ward became (or the former wards of a current one)")
 def get_unit(
@@ -64,7 +82,7 @@ def get_unit(
 ) -> UnitHistory:
     unit = service.get_unit(session, code=code, edition=edition)
     history = UnitHistory(unit=UnitOut.model_validate(unit))
-    if edition == LEGACY_EDITION and unit.level == "ward":
+    if edition == LEGACY_EDITION and unit.level != "province":  # wards, and island districts
         history.successors = [
             SuccessorOut(**UnitOut.model_validate(u).model_dump(), is_default=d)
             for u, d in service.successors(session, former_code=code)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+PHONE_PATTERN = r"^[0-9+ ().-]*$"
 
 
 class AgencyOut(BaseModel):
@@ -56,7 +59,7 @@ class ContactIn(BaseModel):
     agency_id: int
     name: str = Field(min_length=1, max_length=120)
     position: str = Field("", max_length=120)
-    phone: str = Field("", max_length=40, pattern=r"^[0-9+ ().-]*$")
+    phone: str = Field("", max_length=40, pattern=PHONE_PATTERN)
     email: str = Field("", max_length=200)
     on_duty: bool = False
     note: str = Field("", max_length=2000)
@@ -67,7 +70,7 @@ class ContactUpdate(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=120)
     position: str | None = Field(None, max_length=120)
-    phone: str | None = Field(None, max_length=40, pattern=r"^[0-9+ ().-]*$")
+    phone: str | None = Field(None, max_length=40, pattern=PHONE_PATTERN)
     email: str | None = Field(None, max_length=200)
     on_duty: bool | None = None
     note: str | None = Field(None, max_length=2000)
@@ -86,3 +89,36 @@ class ContactOut(BaseModel):
     note: str
     created_at: datetime
     updated_at: datetime
+
+
+class ResolvedAddress(BaseModel):
+    """The current ward (and province) of an address written the old way or the new way."""
+
+    address: str = Field(description="The address as read (spaces tidied)")
+    matched_edition: Literal["2025", "legacy"] = Field(
+        description="'legacy' when the address names a former ward and district (before 1 July 2025), else '2025'"
+    )
+    ward: UnitOut = Field(description="The current ward/commune (for a split former ward: the one taking most of it)")
+    province: UnitOut = Field(description="The current province of that ward")
+    former: UnitOut | None = Field(None, description="The former ward (or island district) the address names")
+    other_wards: list[UnitOut] = Field(default_factory=list,
+                                       description="Other current wards that took part of the former ward")
+    street: str | None = Field(None, description="What precedes the ward (house number, street), if anything")
+
+
+class ContactForm(BaseModel):
+    """A contact as posted by the console form (same rules as the API; the CSRF field is ignored)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    agency_id: int | None = None
+    name: str = Field(min_length=1, max_length=120)
+    position: str = Field("", max_length=120)
+    phone: str = Field("", max_length=40, pattern=PHONE_PATTERN)
+    email: str = Field("", max_length=200)
+    on_duty: bool = False
+    note: str = Field("", max_length=2000)
+
+    def contact_fields(self) -> dict[str, object]:
+        """The contact's own fields (without ``agency_id``)."""
+        return self.model_dump(exclude={"agency_id"})
