@@ -13,6 +13,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,12 @@ DEMO_PASSWORD = "saola-demo"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Argon2's cheapest profile: the tests sign in hundreds of times; production keeps the default cost.
+    from argon2 import PasswordHasher, profiles
+
+    from saola.core.auth.passwords import use_hasher
+
+    use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
     if IN_CI and not PG_URL:
         raise pytest.UsageError("CI=true requires SAOLA_TEST_DATABASE_URL (PostgreSQL tests must run in CI)")
 
@@ -61,19 +68,28 @@ def _pg_admin_url() -> str:
     return make_url(PG_URL).set(database="postgres").render_as_string(hide_password=False)
 
 
+@contextmanager
+def pg_scratch_database(prefix: str, template: str | None = None) -> Iterator[tuple[str, str]]:
+    """A new PostgreSQL database (empty, or a copy of ``template``), dropped afterwards: (name, url)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+    try:
+        yield name, make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    name = f"saola_tmpl_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    _seed(url)
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_scratch_database("saola_tmpl") as (name, url):
+        upgrade(url)
+        _seed(url)
+        yield name
 
 
 def _seed(url: str) -> None:
@@ -114,15 +130,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    template_name: str = request.getfixturevalue("pg_template")
-    name = f"saola_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_scratch_database("saola_t", request.getfixturevalue("pg_template")) as (_name, url):
+        yield url
 
 
 @pytest.fixture
@@ -132,12 +141,12 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings):  # noqa: ANN201 - FastAPI
+def app(settings: Settings):
     return create_app(settings)
 
 
 @pytest.fixture
-def db(app) -> Iterator[Session]:  # noqa: ANN001
+def db(app) -> Iterator[Session]:
     """A session on the test database, committed at the end of each ``with`` in the test."""
     session = app.state.session_factory()
     yield session
@@ -145,7 +154,7 @@ def db(app) -> Iterator[Session]:  # noqa: ANN001
 
 
 @pytest.fixture
-def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+def client(app) -> Iterator[TestClient]:
     with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
 
@@ -160,10 +169,10 @@ class Browser:
     client: TestClient
     csrf: str
 
-    def post_form(self, url: str, data: dict[str, str], **kw: object):  # noqa: ANN201
+    def post_form(self, url: str, data: dict[str, str], **kw: object):
         return self.client.post(url, data={**data, "csrf_token": self.csrf}, **kw)
 
-    def api(self, method: str, url: str, **kw: object):  # noqa: ANN201
+    def api(self, method: str, url: str, **kw: object):
         headers = dict(kw.pop("headers", {}) or {})  # type: ignore[arg-type]
         headers.setdefault("X-CSRF-Token", self.csrf)
         return self.client.request(method, url, headers=headers, **kw)
@@ -176,7 +185,7 @@ def csrf_from(client: TestClient, url: str = "/login") -> str:
     return match.group(1)
 
 
-def sign_in(app, username: str, password: str = DEMO_PASSWORD) -> Browser:  # noqa: ANN001
+def sign_in(app, username: str, password: str = DEMO_PASSWORD) -> Browser:
     client = TestClient(app, base_url="http://127.0.0.1")
     csrf = csrf_from(client)
     response = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf,
@@ -186,7 +195,7 @@ def sign_in(app, username: str, password: str = DEMO_PASSWORD) -> Browser:  # no
 
 
 @pytest.fixture
-def login(app):  # noqa: ANN001, ANN201
+def login(app):
     """``login("operator")`` → a :class:`Browser` signed in as that user."""
     clients: list[TestClient] = []
 
@@ -201,7 +210,7 @@ def login(app):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def token(app):  # noqa: ANN001, ANN201
+def token(app):
     """``token("staff", scopes=[...])`` → the secret of a new API token for that user."""
     from saola.core.auth import service as auth
 

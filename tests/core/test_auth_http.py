@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import csrf_from
 
 
-def test_login_with_right_password_opens_the_console(login) -> None:  # noqa: ANN001
+def test_login_with_right_password_opens_the_console(login) -> None:
     browser = login("operator")
     page = browser.client.get("/console")
     assert page.status_code == 200
@@ -21,7 +21,7 @@ def test_login_with_wrong_password_is_refused_and_names_no_user(client: TestClie
     assert client.get("/api/v1/me").status_code == 401
 
 
-def test_login_is_throttled_after_repeated_failures(client: TestClient, settings) -> None:  # noqa: ANN001
+def test_login_is_throttled_after_repeated_failures(client: TestClient, settings) -> None:
     csrf = csrf_from(client)
     for _ in range(settings.login_max_failures):
         r = client.post("/login", data={"username": "clerk", "password": "nope-nope", "csrf_token": csrf})
@@ -30,7 +30,7 @@ def test_login_is_throttled_after_repeated_failures(client: TestClient, settings
     assert r.status_code == 429
 
 
-def test_logout_ends_the_session(login) -> None:  # noqa: ANN001
+def test_logout_ends_the_session(login) -> None:
     browser = login("viewer")
     assert browser.client.get("/api/v1/me").status_code == 200
     r = browser.post_form("/logout", {}, follow_redirects=False)
@@ -39,7 +39,7 @@ def test_logout_ends_the_session(login) -> None:  # noqa: ANN001
     assert browser.client.get("/console", follow_redirects=False).status_code == 303
 
 
-def test_bearer_token_authenticates_machine_clients(client: TestClient, token) -> None:  # noqa: ANN001
+def test_bearer_token_authenticates_machine_clients(client: TestClient, token) -> None:
     secret = token("staff")
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
     assert me.status_code == 200
@@ -47,7 +47,7 @@ def test_bearer_token_authenticates_machine_clients(client: TestClient, token) -
     assert me.json()["via"] == "token"
 
 
-def test_token_scopes_limit_what_it_can_do(client: TestClient, token) -> None:  # noqa: ANN001
+def test_token_scopes_limit_what_it_can_do(client: TestClient, token) -> None:
     secret = token("staff", scopes=["contacts:read"])
     headers = {"Authorization": f"Bearer {secret}"}
     assert client.get("/api/v1/contacts", headers=headers).status_code == 200

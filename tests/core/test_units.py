@@ -9,20 +9,18 @@ from __future__ import annotations
 import json
 import shutil
 import unicodedata
-import uuid
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from saola.core.db import make_engine, make_session_factory, unit_of_work
 from saola.core.directory import service
 from saola.core.directory.models import AdminUnit, UnitSuccession
-from tests.conftest import PG_URL, _backends, _pg_admin_url
+from tests.conftest import _backends, pg_scratch_database
 
 OLD_ADDRESS = "Phường Hoàng Văn Thụ, Thành phố Bắc Giang, Tỉnh Bắc Giang"
 
@@ -48,15 +46,9 @@ def units_sqlite_template(sqlite_template: Path, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture(scope="module")
 def units_pg_template(pg_template: str) -> Iterator[str]:
-    name = f"saola_units_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    _load_units(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_scratch_database("saola_units", pg_template) as (name, url):
+        _load_units(url)
+        yield name
 
 
 @pytest.fixture(params=_backends())
@@ -67,15 +59,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("units_sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    template: str = request.getfixturevalue("units_pg_template")
-    name = f"saola_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_scratch_database("saola_t", request.getfixturevalue("units_pg_template")) as (_name, url):
+        yield url
 
 
 def _auth(token) -> dict[str, str]:

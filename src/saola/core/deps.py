@@ -7,6 +7,7 @@ request are published after the commit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -15,6 +16,8 @@ from typing import Annotated
 
 from anyio import from_thread
 from fastapi import Depends, Request
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from saola.core.audit.service import ActorInfo, set_actor
@@ -56,9 +59,7 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
         session.commit()
     except BaseException:
-        # Detach first: rolling back would expire the signed-in user, which the error page shows.
-        session.expunge_all()
-        session.rollback()
+        _rollback_keeping_caller(request, session)
         raise
     finally:
         events = take_committed_events(session)
@@ -66,6 +67,25 @@ def db_session(request: Request) -> Iterator[Session]:
         bus = request.app.state.event_bus
         for topic, payload in events:
             from_thread.run(bus.publish, topic, payload)
+
+
+def _rollback_keeping_caller(request: Request, session: Session) -> None:
+    """Roll back, leaving the signed-in user readable by the error answer (language, name, agency).
+
+    Normally the objects are detached first, so that the rollback does not expire them. A failed
+    flush (a value the database refused) has already expired them: then the user is reloaded
+    after the rollback, before detaching.
+    """
+    principal = getattr(request.state, "principal", None)
+    user = principal.user if principal is not None else None
+    if user is None or not inspect(user).expired_attributes:
+        session.expunge_all()
+        session.rollback()
+        return
+    session.rollback()
+    with contextlib.suppress(SQLAlchemyError):  # the database is gone too: the answer falls back to defaults
+        session.refresh(user)
+    session.expunge_all()
 
 
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
@@ -171,7 +191,7 @@ def require(permission: str, *, page: bool = False):
 
     async def _dependency(principal: Principal = Depends(base)) -> Principal:
         if not principal.can(permission):
-            raise PermissionDenied(f"This needs the permission '{permission}'")
+            raise PermissionDenied("This needs the permission '{permission}'", permission=permission)
         return principal
 
     return _dependency
@@ -182,7 +202,8 @@ def request_language(request: Request) -> str:
     if hasattr(request.state, "lang"):
         return request.state.lang
     principal = getattr(request.state, "principal", None)
-    user_lang = principal.user.language if principal is not None else None
+    # Read without loading: an error answer may come after a failed transaction expired the user.
+    user_lang = inspect(principal.user).dict.get("language") if principal is not None else None
     lang = choose_language(
         request.query_params.get("lang"),
         request.cookies.get(LANG_COOKIE),

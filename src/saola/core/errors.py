@@ -1,6 +1,8 @@
 """Domain errors with stable codes, rendered as RFC 9457 problem+json (or a friendly page).
 
-A service raises ``SomeError(detail=..., field=...)``; the handler renders
+A service raises ``SomeError("No user named '{username}'", field=..., username=name)``: the
+detail is a message template and its parameters, so it is translated before the values
+are filled in. The handler renders
 ``{"type", "title", "status", "detail", "code", "errors"?}`` with ``title`` and
 ``detail`` translated to the request's language. Tests assert ``code``.
 """
@@ -21,9 +23,10 @@ class DomainError(Exception):
     title: ClassVar[str] = "The request cannot be processed"
 
     def __init__(self, detail: str | None = None, *, field: str | None = None, **params: Any) -> None:
-        self.detail = detail or self.title
-        self.field = field
+        self.template = detail or self.title
         self.params = params
+        self.detail = self.template.format(**params) if params else self.template
+        self.field = field
         super().__init__(self.detail)
 
 
@@ -31,6 +34,14 @@ class BadRequest(DomainError):
     code = "bad-request"
     status = 400
     title = "The request is not valid"
+
+
+class InvalidValue(BadRequest):
+    """A value passed validation but the database cannot store or compare it (a 64-bit overflow,
+    a date beyond year 9999 in UTC, a NUL character in PostgreSQL text)."""
+
+    code = "invalid-value"
+    title = "A value is out of range or contains characters that cannot be stored"
 
 
 class ValidationFailed(DomainError):

@@ -63,6 +63,7 @@ class _MemorySubscription:
         self.pattern = pattern
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(max_queue)
         self.dropped = 0
+        self.closed = False
 
     def offer(self, event: Event) -> None:
         try:
@@ -76,12 +77,16 @@ class _MemorySubscription:
 
     async def _iterate(self) -> AsyncIterator[Event]:
         while True:
+            if self.closed and self.queue.empty():  # closed while full: no room was left for the end marker
+                return
             item = await self.queue.get()
             if item is None:
                 return
             yield item
 
     async def close(self) -> None:
+        """Stop delivery; iteration ends once the events already queued are consumed."""
+        self.closed = True
         self._bus._remove(self)
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)

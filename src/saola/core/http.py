@@ -15,12 +15,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saola.core.deps import CSRF_COOKIE, LoginRequired, request_language
-from saola.core.errors import PROBLEM_JSON, DomainError, ValidationFailed, problem
+from saola.core.errors import PROBLEM_JSON, DomainError, InvalidValue, ValidationFailed, problem
 from saola.core.i18n import gettext
 from saola.core.logs import current_request_id
 
@@ -62,7 +62,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", rid.encode()))
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", rid.encode()))
                 new_cookie = scope["state"].get("new_csrf_cookie")
                 if new_cookie:
                     flags = "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self.secure_cookies else "")
@@ -88,10 +89,12 @@ class RequestContextMiddleware:
 def _render_error(
     request: Request, *, status: int, code: str, title: str, detail: str,
     errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> Response:
     lang = request_language(request)
     title_t = gettext(lang, title)
-    detail_t = gettext(lang, detail)
+    detail_t = gettext(lang, detail, **(params or {}))
+    headers = {**(headers or {}), "X-Request-ID": getattr(request.state, "request_id", "")}
     if wants_json(request):
         body = problem(status=status, code=code, title=title_t, detail=detail_t, errors=errors,
                        instance=request.url.path)
@@ -115,6 +118,20 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+# Client values the database driver cannot take: SQLite's 64-bit integer limit, ``datetime``
+# arithmetic beyond year 1..9999, lone surrogates in text. PostgreSQL reports the same as DataError.
+_BAD_VALUE_CAUSES = (OverflowError, UnicodeEncodeError)
+
+
+def is_bad_value(exc: BaseException) -> bool:
+    """Whether ``exc`` means "a value in the request cannot be stored", rather than a fault of ours."""
+    if isinstance(exc, DataError):
+        return True
+    if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
+        return isinstance(exc.orig, _BAD_VALUE_CAUSES)
+    return isinstance(exc, _BAD_VALUE_CAUSES)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
@@ -129,11 +146,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> Response:
         errors = getattr(exc, "errors", None)
         if errors is None and exc.field:
-            errors = [{"field": exc.field, "message": gettext(request_language(request), exc.detail)}]
+            message = gettext(request_language(request), exc.template, **exc.params)
+            errors = [{"field": exc.field, "message": message}]
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return _render_error(
-            request, status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
-            errors=errors, headers=headers,
+            request, status=exc.status, code=exc.code, title=exc.title, detail=exc.template,
+            errors=errors, headers=headers, params=exc.params,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -142,7 +160,7 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = ", ".join(e["field"] for e in errors)
         return _render_error(
             request, status=422, code=ValidationFailed.code, title=ValidationFailed.title,
-            detail=f"Check these fields: {fields}", errors=errors,
+            detail="Check these fields: {fields}", errors=errors, params={"fields": fields},
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -162,9 +180,22 @@ def install_error_handlers(app: FastAPI) -> None:
             detail="The change conflicts with existing data (a duplicate or a missing reference).",
         )
 
+    @app.exception_handler(StatementError)
+    @app.exception_handler(OverflowError)
+    async def _bad_value(request: Request, exc: Exception) -> Response:
+        if not is_bad_value(exc):
+            return await _unexpected(request, exc)
+        cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc
+        log.warning("value rejected by the database", extra={"path": request.url.path, "error": str(cause)[:300]})
+        return _render_error(
+            request, status=InvalidValue.status, code=InvalidValue.code, title=InvalidValue.title,
+            detail="A number, date or text in the request is out of range or contains characters that cannot "
+            "be stored.",
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        log.error("unhandled error", extra={"path": request.url.path}, exc_info=exc)
         return _render_error(
             request, status=500, code="internal-error", title="Internal error",
             detail="Something went wrong on our side; the error was logged with the request id.",

@@ -37,7 +37,7 @@ def ensure_agency_access(actor: AgencyActor, agency_id: int | None, *, what: str
     if actor.sees_all_agencies():
         return
     if agency_id is None or agency_id != actor.agency_id:
-        raise NotFound(f"No such {what}")
+        raise NotFound("No such {what}", what=what)
 
 
 def ensure_agency_write(actor: AgencyActor, agency_id: int) -> None:

@@ -8,6 +8,7 @@ never read from an import-time global.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -22,8 +23,23 @@ from pydantic_settings import (
 DEV_SECRET = "saola-development-secret-do-not-use-in-production"
 
 
+class ConfigFileError(ValueError):
+    """The configuration file named by ``SAOLA_CONFIG_FILE`` is missing or not valid TOML."""
+
+
 def _toml_path() -> Path:
     return Path(os.environ.get("SAOLA_CONFIG_FILE", "saola.toml"))
+
+
+def _toml_source(settings_cls: type[BaseSettings]) -> TomlConfigSettingsSource:
+    """``saola.toml`` (optional), or the file ``SAOLA_CONFIG_FILE`` names (then it must exist)."""
+    path = _toml_path()
+    if "SAOLA_CONFIG_FILE" in os.environ and not path.is_file():
+        raise ConfigFileError(f"SAOLA_CONFIG_FILE names {path}, which does not exist")
+    try:
+        return TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(f"{path} is not valid TOML: {exc}") from exc
 
 
 class Settings(BaseSettings):
@@ -92,7 +108,7 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=_toml_path()),
+            _toml_source(settings_cls),
         )
 
     @field_validator("database_url")

@@ -2,7 +2,8 @@
 
 Every insert, update and delete of a model marked ``__audited__ = True`` is recorded by a
 flush listener, so no service can forget to audit a write. Fields named in
-``__audit_exclude__`` (password hashes, token hashes) are never written to the log.
+``__audit_exclude__`` (password hashes, token hashes) are never written to the log (only
+the fact that they changed); fields in ``__audit_ignore__`` are not recorded at all.
 Who acted comes from ``session.info["actor"]``, set by the request's authentication.
 """
 
@@ -51,7 +52,7 @@ def _plain(value: Any) -> Any:
 
 
 def _columns(obj: Base) -> list[str]:
-    excluded = getattr(obj, "__audit_exclude__", frozenset())
+    excluded = getattr(obj, "__audit_exclude__", frozenset()) | getattr(obj, "__audit_ignore__", frozenset())
     return [c.key for c in inspect(obj).mapper.column_attrs if c.key not in excluded]
 
 

@@ -26,6 +26,11 @@ class UnknownUser(NotFound):
     title = "No such user"
 
 
+class UnknownToken(NotFound):
+    code = "unknown-token"
+    title = "No such API token"
+
+
 class WeakPassword(BadRequest):
     code = "weak-password"
     title = "The password is too weak"

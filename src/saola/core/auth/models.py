@@ -18,6 +18,7 @@ class User(Base):
     __tablename__ = "users"
     __audited__ = True
     __audit_exclude__ = frozenset({"password_hash"})
+    __audit_ignore__ = frozenset({"last_login_at"})  # recorded as the "login" action instead
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -70,7 +71,7 @@ class ApiToken(Base):
 
 
 class LoginFailure(Base):
-    """One failed login, kept for throttling (by username and by client address)."""
+    """One failed login, kept for throttling (by the SHA-256 of the username typed, and by address)."""
 
     __tablename__ = "login_failures"
 

@@ -22,6 +22,7 @@ from saola.core.auth.errors import (
     LoginThrottled,
     ScopeNotAllowed,
     UnknownRole,
+    UnknownToken,
     UnknownUser,
     UserExists,
     WeakPassword,
@@ -75,11 +76,12 @@ def principal_for(user: User, *, token: ApiToken | None = None) -> Principal:
 
 def _validate_user_fields(session: Session, role: str, agency_id: int | None) -> None:
     if role not in ROLES:
-        raise UnknownRole(f"Unknown role '{role}'; choose one of {', '.join(ROLES)}", field="role")
+        raise UnknownRole("Unknown role '{role}'; choose one of {roles}", field="role", role=role,
+                          roles=", ".join(ROLES))
     if role != "admin" and agency_id is None:
         raise AgencyRequired(field="agency_id")
     if agency_id is not None and session.get(Agency, agency_id) is None:
-        raise BadRequest(f"No agency with id {agency_id}", field="agency_id")
+        raise BadRequest("No agency with id {agency_id}", field="agency_id", agency_id=agency_id)
 
 
 def create_user(
@@ -122,14 +124,14 @@ def create_user(
 def get_user(session: Session, *, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
-        raise UnknownUser(f"No user named '{username}'")
+        raise UnknownUser("No user named '{username}'", username=username)
     return user
 
 
 def get_user_by_id(session: Session, *, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise UnknownUser(f"No user with id {user_id}")
+        raise UnknownUser("No user with id {user_id}", user_id=user_id)
     return user
 
 
@@ -194,12 +196,14 @@ def _recent_failures(session: Session, *, column: object, value: str, since: dat
     ) or 0
 
 
-def _record_failure(session: Session, *, username: str, ip: str, now: datetime) -> None:
+def _record_failure(session: Session, *, username_key: str, user: User | None, ip: str, now: datetime) -> None:
     # Its own transaction: the request rolls back on the error, the failure must stay counted.
+    # What was typed as a username is never stored in clear (people type passwords there).
     with Session(bind=session.get_bind()) as side:
         side.info["actor"] = session.info.get("actor", audit.SYSTEM)
-        side.add(LoginFailure(username=username[:64], ip=ip[:64], at=now))
-        audit.record(side, action="login-failed", object_type="users", object_id=username[:80])
+        side.add(LoginFailure(username=username_key, ip=ip[:64], at=now))
+        audit.record(side, action="login-failed", object_type="users", object_id=str(user.id) if user else "",
+                     after=None if user else {"known_user": False})
         side.commit()
 
 
@@ -215,21 +219,22 @@ def authenticate(
 ) -> User:
     """The active user with these credentials; failures are counted and throttled."""
     username = username.strip().lower()
+    username_key = _hash_secret(username)
     since = now - lockout
     if (
-        _recent_failures(session, column=LoginFailure.username, value=username, since=since) >= max_failures
+        _recent_failures(session, column=LoginFailure.username, value=username_key, since=since) >= max_failures
         or _recent_failures(session, column=LoginFailure.ip, value=ip, since=since) >= max_failures * 4
     ):
         raise LoginThrottled()
     user = session.scalar(select(User).where(User.username == username))
     ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
-        _record_failure(session, username=username, ip=ip, now=now)
+        _record_failure(session, username_key=username_key, user=user, ip=ip, now=now)
         raise InvalidCredentials()
     previous: audit.ActorInfo = session.info.get("actor", audit.SYSTEM)
     audit.set_actor(session, audit.ActorInfo(user.id, user.username, previous.request_id, previous.ip))
-    session.execute(delete(LoginFailure).where(LoginFailure.username == username))
-    if passwords._hasher.check_needs_rehash(user.password_hash):
+    session.execute(delete(LoginFailure).where(LoginFailure.username == username_key))
+    if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = now
     return user
@@ -262,8 +267,13 @@ def resolve_session(session: Session, *, cookie: str, now: datetime) -> User | N
 
 
 def end_session(session: Session, *, cookie: str) -> None:
+    """Sign the browser out; the audit entry names the user who signed out."""
     row = session.scalar(select(BrowserSession).where(BrowserSession.token_hash == _hash_secret(cookie)))
     if row is not None:
+        user = session.get(User, row.user_id)
+        previous: audit.ActorInfo = session.info.get("actor", audit.SYSTEM)
+        if user is not None and previous.id is None:
+            audit.set_actor(session, audit.ActorInfo(user.id, user.username, previous.request_id, previous.ip))
         audit.record(session, action="logout", object_type="users", object_id=str(row.user_id))
         session.delete(row)
         session.flush()
@@ -286,7 +296,7 @@ def create_token(
     bad = check_scopes(user.role, requested)
     if bad:
         raise ScopeNotAllowed(
-            f"Scopes not allowed for role '{user.role}': {', '.join(bad)}", field="scope"
+            "Scopes not allowed for role '{role}': {scopes}", field="scope", role=user.role, scopes=", ".join(bad)
         )
     if not user.active:
         raise BadRequest("Cannot create a token for a disabled user", field="user")
@@ -324,7 +334,7 @@ def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
 def revoke_token(session: Session, *, token_id: int, user: User | None = None) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None or (user is not None and token.user_id != user.id):
-        raise UnknownUser(f"No token with id {token_id}")
+        raise UnknownToken("No token with id {token_id}", token_id=token_id)
     token.revoked = True
     session.flush()
     return token

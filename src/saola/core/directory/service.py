@@ -72,7 +72,7 @@ def get_agency(session: Session, *, agency_id: int) -> Agency:
 def get_agency_by_code(session: Session, *, code: str) -> Agency:
     agency = session.scalar(select(Agency).where(Agency.code == code))
     if agency is None:
-        raise UnknownAgency(f"No agency with code '{code}'")
+        raise UnknownAgency("No agency with code '{code}'", code=code)
     return agency
 
 
