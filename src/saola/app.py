@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from saola import __version__
+from saola.context.http import install as install_ngsi_ld
 from saola.core.db import make_engine, make_session_factory
 from saola.core.events import make_event_bus
 from saola.core.http import RequestContextMiddleware, install_error_handlers
@@ -26,10 +27,14 @@ OPENAPI_TAGS = [
     {"name": "audit", "description": "The audit log"},
     {"name": "directory", "description": "Agencies, administrative units and agency contacts"},
     {"name": "calendar", "description": "Vietnamese working days: deadlines, working-day counts, holidays (public)"},
+    {"name": "ngsi-ld", "description": "The NGSI-LD context broker (ETSI GS CIM 009 V1.8.1): entities, batch "
+     "operations, types, attributes, @contexts. Errors are NGSI-LD ProblemDetails."},
 ]
 
 
 def _include_routers(app: FastAPI) -> None:
+    from saola.context import api as context_api
+    from saola.context import api_ops as context_ops_api
     from saola.core import health
     from saola.core.audit import api as audit_api
     from saola.core.audit import pages as audit_pages
@@ -41,7 +46,7 @@ def _include_routers(app: FastAPI) -> None:
     from saola.core.directory import pages as directory_pages
     from saola.web import pages as web_pages
 
-    for module in (health, auth_api, audit_api, directory_api, calendar_api):
+    for module in (health, auth_api, audit_api, directory_api, calendar_api, context_api, context_ops_api):
         app.include_router(module.router)
     for module in (web_pages, auth_pages, auth_admin_pages, audit_pages, directory_pages):
         app.include_router(module.router, include_in_schema=False)
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.event_bus = make_event_bus(settings.event_bus)
     app.add_middleware(RequestContextMiddleware, secure_cookies=settings.secure_cookies)
     install_error_handlers(app)
+    install_ngsi_ld(app)
     app.mount("/static", StaticFiles(directory=str(resources.files("saola.web") / "static")), name="static")
     _include_routers(app)
     _add_docs_route(app)

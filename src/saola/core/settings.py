@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     demo_password: str = Field(
         "saola-demo", description="Password of the demo accounts created by `saola demo` (development only)."
     )
+    ngsi_ld_anonymous: Literal["none", "read", "write"] = Field(
+        "none",
+        description="What callers without credentials may do on the NGSI-LD API (`/ngsi-ld/v1`): `none`, `read` "
+        "or `write` (for a conformance run on loopback).",
+    )
+    ngsi_ld_max_limit: int = Field(
+        1000, ge=1, le=100_000,
+        description="Largest page size of NGSI-LD queries (`limit`); a larger one is answered 403 TooManyResults.",
+    )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")
 

@@ -18,14 +18,16 @@ PERMISSIONS: dict[str, str] = {
     "directory:write": "Change agencies",
     "contacts:read": "Read agency contacts (duty roster)",
     "contacts:write": "Change agency contacts",
+    "context:read": "Read NGSI-LD context data (entities, types, attributes)",
+    "context:write": "Create, change and delete NGSI-LD context data",
     "agencies:all": "See and act on every agency's private data, not only one's own",
 }
 
-_STAFF = frozenset({"console:access", "directory:read", "contacts:read"})
+_STAFF = frozenset({"console:access", "directory:read", "contacts:read", "context:read"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "operator": _STAFF | {"contacts:write", "agencies:all", "users:read"},
+    "operator": _STAFF | {"contacts:write", "agencies:all", "users:read", "context:write"},
     "agency_staff": _STAFF | {"contacts:write"},
     "clerk": _STAFF,
     "viewer": _STAFF,

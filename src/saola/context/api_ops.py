@@ -1,0 +1,217 @@
+"""NGSI-LD routes beyond single entities: batch operations, types, attributes, @contexts."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from saola.context import batch
+from saola.context import contexts_service as contexts
+from saola.context import query as query_service
+from saola.context import types as types_service
+from saola.context.api import (
+    BODY,
+    Rendering,
+    bool_param,
+    count_header,
+    flag_list,
+    int_param,
+    tenant_known,
+)
+from saola.context.errors import BadRequestData, OperationNotSupported
+from saola.context.http import (
+    JSON,
+    ContextDocumentBody,
+    JsonBody,
+    Reader,
+    Writer,
+    accepted,
+    answer,
+    existing_tenant,
+    forget_context,
+    query_context,
+)
+from saola.context.http import term_map as make_term_map
+from saola.context.jsonld import TermMap
+from saola.core.deps import DbSession
+
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
+Text = Annotated[str | None, Query()]
+
+
+def _batch_answer(result: batch.BatchResult, *, created: bool = False) -> Response:
+    """207 with successes and errors when any entity failed; else 201 with the ids (create) or 204."""
+    if result.errors:
+        return answer(result.body(), kind=JSON, context=None, status=207)
+    if created:
+        return answer(result.success, kind=JSON, context=None, status=201)
+    return Response(status_code=204)
+
+
+def _tm(request: Request, session: Session, context: Any) -> TermMap:
+    return make_term_map(request, session, context)
+
+
+@router.post("/entityOperations/create", openapi_extra=BODY, summary="Batch create entities")
+def batch_create(request: Request, caller: Writer, body: JsonBody, session: DbSession) -> Response:
+    result = batch.batch_create(session, tenant=caller.tenant, body=body.data, tm=_tm(request, session, body.context))
+    return _batch_answer(result, created=True)
+
+
+@router.post("/entityOperations/upsert", openapi_extra=BODY, summary="Batch upsert entities")
+def batch_upsert(
+    request: Request, caller: Writer, body: JsonBody, session: DbSession, options: Text = None,
+) -> Response:
+    flags = set(flag_list(options))
+    if flags - {"replace", "update"}:
+        raise BadRequestData("options must be replace or update")
+    result = batch.batch_upsert(session, tenant=caller.tenant, body=body.data, tm=_tm(request, session, body.context),
+                                replace="update" not in flags)
+    if result.errors:
+        return answer(result.body(), kind=JSON, context=None, status=207)
+    if result.created:
+        return answer(result.created, kind=JSON, context=None, status=201)
+    return Response(status_code=204)
+
+
+@router.post("/entityOperations/update", openapi_extra=BODY, summary="Batch update entities")
+def batch_update(
+    request: Request, caller: Writer, body: JsonBody, session: DbSession, options: Text = None,
+) -> Response:
+    flags = set(flag_list(options))
+    if flags - {"noOverwrite"}:
+        raise BadRequestData("Only options=noOverwrite is allowed here")
+    result = batch.batch_update(session, tenant=existing_tenant(session, caller), body=body.data,
+                                tm=_tm(request, session, body.context), no_overwrite="noOverwrite" in flags)
+    return _batch_answer(result)
+
+
+@router.post("/entityOperations/merge", openapi_extra=BODY, summary="Batch merge entities")
+def batch_merge(request: Request, caller: Writer, body: JsonBody, session: DbSession) -> Response:
+    result = batch.batch_merge(session, tenant=existing_tenant(session, caller), body=body.data,
+                               tm=_tm(request, session, body.context))
+    return _batch_answer(result)
+
+
+@router.post("/entityOperations/delete", openapi_extra=BODY, summary="Batch delete entities")
+def batch_delete(caller: Writer, body: JsonBody, session: DbSession) -> Response:
+    result = batch.batch_delete(session, tenant=existing_tenant(session, caller), body=body.data)
+    return _batch_answer(result)
+
+
+@router.post("/entityOperations/query", openapi_extra=BODY, summary="Query entities (POST)")
+def batch_query(
+    request: Request, caller: Reader, body: JsonBody, session: DbSession, limit: Text = None, offset: Text = None,
+    count: Text = None, options: Text = None, format: Text = None,
+) -> Response:
+    data = body.data
+    if not isinstance(data, dict) or data.get("type") != "Query":
+        raise BadRequestData('The body must be a Query object ({"type": "Query", ...})')
+    tm = _tm(request, session, body.context)
+    selectors = data.get("entities") or []
+    if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
+        raise BadRequestData("entities must be a list of EntitySelector objects")
+    if len(selectors) > 1 and any(set(s) - {"type"} for s in selectors):
+        raise OperationNotSupported("Several entity selectors are only supported with types alone")
+    selector = selectors[0] if selectors else {}
+    type_expr = ",".join(str(s.get("type")) for s in selectors if s.get("type")) if len(selectors) > 1 \
+        else selector.get("type")
+    geo_q = data.get("geoQ") or {}
+    attrs = data.get("attrs")
+    if not isinstance(geo_q, dict) or (attrs is not None and not isinstance(attrs, list)):
+        raise BadRequestData("geoQ must be an object and attrs a list")
+    fields = [type_expr, selector.get("id"), selector.get("idPattern"), data.get("q"), data.get("scopeQ"),
+              geo_q.get("georel"), geo_q.get("geometry"), geo_q.get("geoproperty")]
+    if not all(f is None or isinstance(f, str) for f in fields) or not all(isinstance(a, str) for a in attrs or []):
+        raise BadRequestData("Query members must be strings")
+    rendering = Rendering(request, tm, options=options, format=format, attrs=",".join(attrs) if attrs else None,
+                          pick=None, omit=None, geometry_property=None)
+    query = query_service.build_query(
+        tm, type=type_expr, id=selector.get("id"), id_pattern=selector.get("idPattern"), attrs=attrs,
+        q=data.get("q"), scope_q=data.get("scopeQ"), georel=geo_q.get("georel"), geometry=geo_q.get("geometry"),
+        coordinates=geo_q.get("coordinates"), geoproperty=geo_q.get("geoproperty"), limit=int_param(limit, "limit"),
+        offset=int_param(offset, "offset"), count=bool_param(count, "count"),
+        max_limit=request.app.state.settings.ngsi_ld_max_limit, require_filter=False,
+    )
+    if not tenant_known(session, caller):
+        return answer(rendering.many([]), kind=rendering.kind, context=tm.context, headers=count_header(query, 0))
+    page, total = query_service.run_query(session, tenant=caller.tenant, query=query)
+    return answer(rendering.many(page), kind=rendering.kind, context=tm.context, headers=count_header(query, total))
+
+
+# --- types and attributes ------------------------------------------------------------------------
+
+
+@router.get("/types", summary="Entity types")
+def list_types(request: Request, caller: Reader, session: DbSession, details: Text = None) -> Response:
+    kind = accepted(request, geo=False)
+    tm = _tm(request, session, _link(request))
+    body = types_service.list_types(session, tenant=existing_tenant(session, caller), tm=tm,
+                                    details=bool_param(details, "details"))
+    return answer(body, kind=kind, context=tm.context)
+
+
+@router.get("/types/{type_name}", summary="An entity type")
+def type_info(request: Request, type_name: str, caller: Reader, session: DbSession) -> Response:
+    kind = accepted(request, geo=False)
+    tm = _tm(request, session, _link(request))
+    body = types_service.type_info(session, tenant=existing_tenant(session, caller), tm=tm, type_name=type_name)
+    return answer(body, kind=kind, context=tm.context)
+
+
+@router.get("/attributes", summary="Attributes")
+def list_attributes(request: Request, caller: Reader, session: DbSession, details: Text = None) -> Response:
+    kind = accepted(request, geo=False)
+    tm = _tm(request, session, _link(request))
+    body = types_service.list_attributes(session, tenant=existing_tenant(session, caller), tm=tm,
+                                         details=bool_param(details, "details"))
+    return answer(body, kind=kind, context=tm.context)
+
+
+@router.get("/attributes/{attr_name}", summary="An attribute")
+def attribute_info(request: Request, attr_name: str, caller: Reader, session: DbSession) -> Response:
+    kind = accepted(request, geo=False)
+    tm = _tm(request, session, _link(request))
+    body = types_service.attribute_info(session, tenant=existing_tenant(session, caller), tm=tm,
+                                        attr_name=attr_name)
+    return answer(body, kind=kind, context=tm.context)
+
+
+def _link(request: Request) -> Any:
+    return query_context(request)
+
+
+# --- @contexts -----------------------------------------------------------------------------------
+
+
+@router.post("/jsonldContexts", status_code=201, openapi_extra=BODY, summary="Register an @context")
+def register_context(caller: Writer, body: ContextDocumentBody, session: DbSession) -> Response:
+    context_id = contexts.register(session, body=body.data)
+    return Response(status_code=201, headers={"Location": contexts.PATH + context_id})
+
+
+@router.get("/jsonldContexts", summary="List @contexts")
+def list_contexts(
+    request: Request, caller: Reader, session: DbSession, details: Text = None, kind: Text = None,
+) -> Response:
+    body = contexts.listing(session, base=str(request.base_url), details=bool_param(details, "details"), kind=kind)
+    return Response(content=_dumps(body), media_type=JSON)
+
+
+@router.get("/jsonldContexts/{context_id}", summary="Serve an @context")
+def get_context(context_id: str, caller: Reader, session: DbSession) -> Response:
+    return Response(content=_dumps(contexts.get(session, context_id=context_id)), media_type="application/ld+json")
+
+
+@router.delete("/jsonldContexts/{context_id}", status_code=204, summary="Delete an @context")
+def delete_context(request: Request, context_id: str, caller: Writer, session: DbSession) -> Response:
+    row = contexts.delete(session, context_id=context_id)
+    forget_context(request, contexts.url_of(row, str(request.base_url)))
+    return Response(status_code=204)
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode()

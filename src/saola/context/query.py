@@ -1,0 +1,272 @@
+"""Query Entities (clause 5.7.2): type expressions, ids, idPattern, attrs, q, scopeQ, geo-queries, paging.
+
+The database does the coarse work with the side tables (types, attribute values, geo boxes)
+and a stable order by the entity's primary key; exact filters (q, geo, idPattern, scopeQ, type
+expressions) then run on the candidates. Without exact filters the database also counts and pages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from saola.context import geo, query_language
+from saola.context.errors import BadRequestData, TooManyResults
+from saola.context.jsonld import TermMap
+from saola.context.models import NgsiAttributeValue, NgsiEntity, NgsiEntityType, NgsiGeoBox
+from saola.context.normalize import check_entity_id, check_name
+from saola.context.representation import StoredEntity, attributes
+
+DEFAULT_LIMIT = 20
+TypeNode = Any  # str (a type IRI) | ("and" | "or", [TypeNode, ...])
+
+
+# --- type expressions (clause 4.17) -------------------------------------------------------------
+
+
+def parse_type_expression(text: str, tm: TermMap) -> TypeNode:
+    """``A,B`` and ``A|B`` are "either", ``A;B`` "both", parentheses group."""
+    tokens = re.findall(r"[(),;|]|[^(),;|]+", text)
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position].strip() if position < len(tokens) else None
+
+    def take() -> str:
+        nonlocal position
+        position += 1
+        return tokens[position - 1].strip()
+
+    def disjunction(depth: int) -> TypeNode:
+        items = [conjunction(depth)]
+        while peek() in (",", "|"):
+            take()
+            items.append(conjunction(depth))
+        return items[0] if len(items) == 1 else ("or", items)
+
+    def conjunction(depth: int) -> TypeNode:
+        items = [primary(depth)]
+        while peek() == ";":
+            take()
+            items.append(primary(depth))
+        return items[0] if len(items) == 1 else ("and", items)
+
+    def primary(depth: int) -> TypeNode:
+        if depth > 32:
+            raise BadRequestData("The type expression is nested too deeply")
+        token = peek()
+        if token == "(":
+            take()
+            node = disjunction(depth + 1)
+            if peek() != ")":
+                raise BadRequestData("Unbalanced parentheses in the type expression")
+            take()
+            return node
+        if token is None or token in (")", ",", "|", ";"):
+            raise BadRequestData(f"Invalid type expression {text[:100]!r}")
+        return tm.expand(check_name(take(), "entity type"))
+
+    node = disjunction(0)
+    if position != len(tokens):
+        raise BadRequestData(f"Invalid type expression {text[:100]!r}")
+    return node
+
+
+def type_iris(node: TypeNode) -> set[str]:
+    if isinstance(node, str):
+        return {node}
+    return set().union(*(type_iris(c) for c in node[1]))
+
+
+def type_matches(node: TypeNode, types: list[str]) -> bool:
+    if isinstance(node, str):
+        return node in types
+    results = (type_matches(c, types) for c in node[1])
+    return all(results) if node[0] == "and" else any(results)
+
+
+# --- the query ----------------------------------------------------------------------------------
+
+
+@dataclass
+class EntityQuery:
+    types: TypeNode | None = None
+    ids: list[str] | None = None
+    id_pattern: re.Pattern[str] | None = None
+    attrs: list[str] | None = None  # IRIs
+    q: query_language.QueryNode | None = None
+    scope_q: query_language.ScopeNode | None = None
+    geo: geo.GeoQuery | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    count: bool = False
+    tm: TermMap | None = field(default=None, repr=False)
+
+
+def build_query(
+    tm: TermMap, *, type: str | None = None, id: str | None = None, id_pattern: str | None = None,
+    attrs: list[str] | None = None, q: str | None = None, scope_q: str | None = None,
+    georel: str | None = None, geometry: str | None = None, coordinates: Any = None,
+    geoproperty: str | None = None, limit: int | None = None, offset: int | None = None, count: bool = False,
+    max_limit: int = 1000, require_filter: bool = True,
+) -> EntityQuery:
+    query = EntityQuery(tm=tm, count=count)
+    if type:
+        query.types = parse_type_expression(type, tm)
+    if id:
+        query.ids = [check_entity_id(i.strip()) for i in id.split(",") if i.strip()]
+    if id_pattern:
+        try:
+            query.id_pattern = re.compile(id_pattern)
+        except (re.error, RecursionError, OverflowError):
+            raise BadRequestData("idPattern is not a valid regular expression") from None
+    if attrs:
+        query.attrs = [tm.expand(check_name(a)) for a in attrs]
+    if q:
+        query.q = query_language.parse_q(q)
+    if scope_q:
+        query.scope_q = query_language.parse_scope_q(scope_q)
+    query.geo = geo.parse_geoquery(georel, geometry, coordinates, geoproperty)
+    if query.geo is not None and geoproperty:
+        query.geo = _with_geoproperty(query.geo, tm.expand(check_name(geoproperty)))
+    if require_filter and not any([query.types, query.ids, query.id_pattern, query.attrs, query.q, query.geo,
+                                   query.scope_q]):
+        raise BadRequestData("Give at least one of type, id, idPattern, attrs, q, geo-query or scopeQ")
+    query.limit = DEFAULT_LIMIT if limit is None else limit
+    query.offset = offset or 0
+    if query.limit < 0 or query.offset < 0:
+        raise BadRequestData("limit and offset must not be negative")
+    if query.limit > max_limit:
+        raise TooManyResults(f"limit may be at most {max_limit}")
+    if query.limit == 0 and not count:
+        raise BadRequestData("limit=0 is only allowed with count=true")
+    return query
+
+
+def _with_geoproperty(query: geo.GeoQuery, iri: str) -> geo.GeoQuery:
+    return dataclasses.replace(query, geoproperty=iri, shape=query.shape)
+
+
+def _hint_condition(hint: query_language.Hint, tenant: str) -> ColumnElement[bool] | None:
+    base = [NgsiAttributeValue.entity_pk == NgsiEntity.id, NgsiAttributeValue.tenant == tenant,
+            NgsiAttributeValue.attr_iri == hint.attr_iri]
+    value_conditions: list[ColumnElement[bool]] = []
+    values = hint.value if hint.op == "in" else (hint.value,)
+    if hint.op == "exists":
+        pass
+    elif hint.op in ("in", "=="):
+        for v in values:
+            if isinstance(v, bool):
+                return None  # booleans are not indexed: no pre-filter for this hint
+            if isinstance(v, (int, float)):
+                value_conditions.append(NgsiAttributeValue.num_value == float(v))
+            elif isinstance(v, str) and len(v) <= 256:
+                value_conditions.append(NgsiAttributeValue.text_value == v)
+            else:
+                return None
+    elif hint.op == "range":
+        low, high = hint.value
+        value_conditions.append(NgsiAttributeValue.num_value.between(float(low), float(high)))
+    else:
+        column = NgsiAttributeValue.num_value
+        operators = {">": column > hint.value, ">=": column >= hint.value, "<": column < hint.value,
+                     "<=": column <= hint.value}
+        value_conditions.append(operators[hint.op])
+    if value_conditions:
+        base.append(or_(*value_conditions))
+    return exists(select(NgsiAttributeValue.id).where(*base))
+
+
+def _conditions(query: EntityQuery, tenant: str) -> list[ColumnElement[bool]]:
+    assert query.tm is not None
+    conditions: list[ColumnElement[bool]] = [NgsiEntity.tenant == tenant]
+    if query.types is not None:
+        conditions.append(exists(select(NgsiEntityType.id).where(
+            NgsiEntityType.entity_pk == NgsiEntity.id, NgsiEntityType.tenant == tenant,
+            NgsiEntityType.type_iri.in_(sorted(type_iris(query.types))))))
+    if query.ids:
+        conditions.append(NgsiEntity.entity_id.in_(query.ids))
+    if query.attrs:
+        conditions.append(exists(select(NgsiAttributeValue.id).where(
+            NgsiAttributeValue.entity_pk == NgsiEntity.id, NgsiAttributeValue.tenant == tenant,
+            NgsiAttributeValue.attr_iri.in_(query.attrs))))
+    if query.q is not None:
+        for hint in query_language.sql_hints(query.q, query.tm.expand):
+            condition = _hint_condition(hint, tenant)
+            if condition is not None:
+                conditions.append(condition)
+    if query.geo is not None:
+        box = geo.bbox_filter(query.geo)
+        geo_conditions = [NgsiGeoBox.entity_pk == NgsiEntity.id, NgsiGeoBox.attr_iri == query.geo.geoproperty]
+        if box is not None:
+            west, south, east, north = box
+            geo_conditions += [NgsiGeoBox.min_lon <= east, NgsiGeoBox.max_lon >= west,
+                               NgsiGeoBox.min_lat <= north, NgsiGeoBox.max_lat >= south]
+        conditions.append(exists(select(NgsiGeoBox.id).where(and_(*geo_conditions))))
+    return conditions
+
+
+def _exact_filter(query: EntityQuery) -> Callable[[StoredEntity], bool] | None:
+    assert query.tm is not None
+    tests: list[Callable[[StoredEntity], bool]] = []
+    if query.types is not None and not isinstance(query.types, str):
+        node = query.types
+        tests.append(lambda e: type_matches(node, e.get("type", [])))
+    if query.id_pattern is not None:
+        pattern = query.id_pattern
+        tests.append(lambda e: pattern.search(e["id"]) is not None)
+    if query.q is not None:
+        tests.append(query_language.compile_q(query.q, query.tm.expand))
+    if query.scope_q is not None:
+        scope = query.scope_q
+        tests.append(lambda e: query_language.evaluate_scope(scope, e.get("scope")))
+    if query.geo is not None:
+        gq = query.geo
+        tests.append(lambda e: any(inst.get("type") == "GeoProperty" and geo.matches(gq, inst.get("value"))
+                                   for inst in dict(attributes(e)).get(gq.geoproperty, [])))
+    if not tests:
+        return None
+    return lambda e: all(t(e) for t in tests)
+
+
+def run_query(session: Session, *, tenant: str, query: EntityQuery) -> tuple[list[StoredEntity], int | None]:
+    """The page of matching entities (stored form) and, with ``count``, the total."""
+    conditions = _conditions(query, tenant)
+    exact = _exact_filter(query)
+    if exact is None:
+        total = session.scalar(select(func.count(NgsiEntity.id)).where(*conditions)) if query.count else None
+        page: list[StoredEntity] = []
+        if query.limit:
+            rows = session.scalars(select(NgsiEntity.data).where(*conditions).order_by(NgsiEntity.id)
+                                   .offset(query.offset).limit(query.limit))
+            page = list(rows)
+        return page, total
+    matched = 0
+    page = []
+    for data in _stream(session, conditions):
+        if not exact(data):
+            continue
+        if query.offset <= matched < query.offset + query.limit:
+            page.append(data)
+        matched += 1
+        if not query.count and matched >= query.offset + query.limit:
+            break
+    return page, matched if query.count else None
+
+
+def _stream(session: Session, conditions: list[ColumnElement[bool]]) -> Iterator[StoredEntity]:
+    last = 0
+    while True:
+        rows = session.execute(select(NgsiEntity.id, NgsiEntity.data).where(*conditions, NgsiEntity.id > last)
+                               .order_by(NgsiEntity.id).limit(500)).all()
+        if not rows:
+            return
+        for _pk, data in rows:
+            yield data
+        last = rows[-1][0]

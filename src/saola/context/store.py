@@ -1,0 +1,231 @@
+"""Persistence of entities: the JSON document plus its side tables, history rows and change events.
+
+Services call :func:`insert`, :func:`replace` and :func:`remove`; they keep the side tables
+(types, attribute values, geo boxes) in step with the document, append the attribute history and
+queue the ``ngsi.entity.*`` event published after commit. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from saola.context import geo
+from saola.context.errors import BadRequestData
+from saola.context.models import (
+    SHORT_TEXT,
+    NgsiAttributeHistory,
+    NgsiAttributeValue,
+    NgsiEntity,
+    NgsiEntityType,
+    NgsiGeoBox,
+    NgsiTenant,
+)
+from saola.context.representation import VALUE_MEMBER, AttributeInstance, StoredEntity, attributes
+from saola.core.db import queue_event, utcnow
+
+MAX_NUMBER = 1e300
+
+
+# --- tenants ----------------------------------------------------------------------------------
+
+
+def tenant_exists(session: Session, tenant: str) -> bool:
+    return tenant == "" or session.get(NgsiTenant, tenant) is not None
+
+
+def ensure_tenant(session: Session, tenant: str) -> None:
+    if tenant and session.get(NgsiTenant, tenant) is None:
+        session.add(NgsiTenant(name=tenant))
+        session.flush()
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def load(session: Session, tenant: str, entity_id: str, *, for_update: bool = False) -> NgsiEntity | None:
+    query = select(NgsiEntity).where(NgsiEntity.tenant == tenant, NgsiEntity.entity_id == entity_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def load_many(session: Session, tenant: str, entity_ids: Iterable[str]) -> dict[str, NgsiEntity]:
+    ids = list(dict.fromkeys(entity_ids))
+    found: dict[str, NgsiEntity] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        rows = session.scalars(
+            select(NgsiEntity).where(NgsiEntity.tenant == tenant, NgsiEntity.entity_id.in_(chunk))
+        )
+        found.update({row.entity_id: row for row in rows})
+    return found
+
+
+# --- side tables -------------------------------------------------------------------------------
+
+
+def candidates(instance: AttributeInstance) -> list[Any]:
+    """The values of an instance that ``q`` compares (see ``query_language.Hint``)."""
+    kind = instance.get("type", "Property")
+    value = instance.get(VALUE_MEMBER.get(kind, "value"))
+    if kind == "LanguageProperty" and isinstance(value, dict):
+        items: list[Any] = []
+        for text in value.values():
+            items.extend(text if isinstance(text, list) else [text])
+        return items
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("@value", item.get("object", item)) if len(item) == 1 else item
+        out.append(item)
+    return out
+
+
+def _value_rows(pk: int, tenant: str, entity: StoredEntity) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for iri, instances in attributes(entity):
+        seen: set[tuple[Any, Any]] = set()
+        kind = instances[0].get("type", "Property") if instances else ""
+        rows.append({"entity_pk": pk, "tenant": tenant, "attr_iri": iri, "attr_type": kind,
+                     "num_value": None, "text_value": None})
+        for inst in instances:
+            for x in candidates(inst):
+                key: tuple[Any, Any]
+                if isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) <= MAX_NUMBER:
+                    key = (float(x), None)
+                elif isinstance(x, str) and len(x) <= SHORT_TEXT and "\x00" not in x:
+                    key = (None, x)
+                else:
+                    continue
+                if key not in seen:
+                    seen.add(key)
+                    rows.append({"entity_pk": pk, "tenant": tenant, "attr_iri": iri,
+                                 "attr_type": inst.get("type", "Property"), "num_value": key[0],
+                                 "text_value": key[1]})
+    return rows
+
+
+def _geo_rows(pk: int, entity: StoredEntity) -> list[dict[str, Any]]:
+    rows = []
+    for iri, instances in attributes(entity):
+        for inst in instances:
+            if inst.get("type") == "GeoProperty":
+                try:
+                    west, south, east, north = geo.geometry_bbox(inst.get("value"))
+                except BadRequestData:
+                    continue
+                rows.append({"entity_pk": pk, "attr_iri": iri, "min_lon": west, "min_lat": south,
+                             "max_lon": east, "max_lat": north})
+    return rows
+
+
+def _write_side_tables(session: Session, row: NgsiEntity, *, fresh: bool) -> None:
+    if not fresh:
+        for table in (NgsiEntityType, NgsiAttributeValue, NgsiGeoBox):
+            session.execute(delete(table).where(table.entity_pk == row.id))
+    data = row.data
+    types = [{"entity_pk": row.id, "tenant": row.tenant, "type_iri": t} for t in data.get("type", [])]
+    if types:
+        session.execute(insert(NgsiEntityType), types)
+    values = _value_rows(row.id, row.tenant, data)
+    if values:
+        session.execute(insert(NgsiAttributeValue), values)
+    boxes = _geo_rows(row.id, data)
+    if boxes:
+        session.execute(insert(NgsiGeoBox), boxes)
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+def _parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _history_rows(
+    tenant: str, entity_id: str, before: StoredEntity | None, after: StoredEntity | None, now: datetime,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    old = dict(attributes(before)) if before else {}
+    new = dict(attributes(after)) if after else {}
+    rows: list[dict[str, Any]] = []
+    changed: list[str] = []
+    for iri in list(dict.fromkeys([*old, *new])):
+        old_by_ds = {i.get("datasetId"): i for i in old.get(iri, [])}
+        new_by_ds = {i.get("datasetId"): i for i in new.get(iri, [])}
+        touched = False
+        for dataset, inst in new_by_ds.items():
+            if old_by_ds.get(dataset) != inst:
+                touched = True
+                rows.append({"tenant": tenant, "entity_id": entity_id, "attr_iri": iri, "dataset_id": dataset,
+                             "instance_id": f"urn:ngsi-ld:{uuid.uuid4()}", "observed_at":
+                             _parse_time(inst.get("observedAt")), "modified_at": now, "instance": inst,
+                             "deleted": False})
+        for dataset in old_by_ds:
+            if dataset not in new_by_ds:
+                touched = True
+                rows.append({"tenant": tenant, "entity_id": entity_id, "attr_iri": iri, "dataset_id": dataset,
+                             "instance_id": f"urn:ngsi-ld:{uuid.uuid4()}", "observed_at": None,
+                             "modified_at": now, "instance": None, "deleted": True})
+        if touched:
+            changed.append(iri)
+    return rows, changed
+
+
+def _record(session: Session, tenant: str, entity_id: str, before: StoredEntity | None,
+            after: StoredEntity | None) -> list[str]:
+    rows, changed = _history_rows(tenant, entity_id, before, after, utcnow())
+    if rows:
+        session.execute(insert(NgsiAttributeHistory), rows)
+    topic = "ngsi.entity.created" if before is None else "ngsi.entity.deleted" if after is None \
+        else "ngsi.entity.updated"
+    types = (after or before or {}).get("type", [])
+    queue_event(session, topic, {"tenant": tenant, "id": entity_id, "types": list(types), "changed": changed,
+                                 "entity": after, "previous": before})
+    return changed
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def insert_entity(session: Session, tenant: str, entity: StoredEntity) -> NgsiEntity:
+    ensure_tenant(session, tenant)
+    now = utcnow()
+    row = NgsiEntity(tenant=tenant, entity_id=entity["id"], data=entity, created_at=now, modified_at=now)
+    session.add(row)
+    session.flush()
+    _write_side_tables(session, row, fresh=True)
+    _record(session, tenant, entity["id"], None, entity)
+    return row
+
+
+def replace_entity(session: Session, row: NgsiEntity, entity: StoredEntity) -> list[str]:
+    """Store ``entity`` as the new document of ``row``; the changed attribute IRIs."""
+    before = row.data
+    row.data = copy.deepcopy(entity)
+    row.modified_at = utcnow()
+    session.flush()
+    _write_side_tables(session, row, fresh=False)
+    return _record(session, row.tenant, row.entity_id, before, row.data)
+
+
+def remove_entity(session: Session, row: NgsiEntity) -> None:
+    before = row.data
+    for table in (NgsiEntityType, NgsiAttributeValue, NgsiGeoBox):
+        session.execute(delete(table).where(table.entity_pk == row.id))
+    session.delete(row)
+    session.flush()
+    _record(session, row.tenant, row.entity_id, before, None)
