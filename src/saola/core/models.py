@@ -1,5 +1,15 @@
 """Imports every package's tables so that ``Base.metadata`` is complete (for Alembic)."""
 
+from saola.cases.models import Case, CaseAttachment, CaseCounter, CaseEvent, CaseNote  # noqa: F401  (case tables)
+from saola.context.models import (
+    NgsiAttributeHistory,
+    NgsiAttributeValue,
+    NgsiContext,
+    NgsiEntity,
+    NgsiEntityType,
+    NgsiGeoBox,
+    NgsiTenant,
+)
 from saola.core.audit.models import AuditEntry
 from saola.core.auth.models import ApiToken, BrowserSession, LoginFailure, User
 from saola.core.db import Base
@@ -14,6 +24,13 @@ __all__ = [
     "Base",
     "BrowserSession",
     "LoginFailure",
+    "NgsiAttributeHistory",
+    "NgsiAttributeValue",
+    "NgsiContext",
+    "NgsiEntity",
+    "NgsiEntityType",
+    "NgsiGeoBox",
+    "NgsiTenant",
     "UnitSuccession",
     "User",
 ]
