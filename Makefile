@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint install install-test chromium migrate demo openapi clean
+.PHONY: run test lint install install-test chromium docs openapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's Chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+docs: install
+	$(BIN)/python scripts/update_readme_settings.py
+	$(BIN)/python -m saola.core.openapi > docs/openapi.json
 
 openapi: install
 	$(BIN)/python -m saola.core.openapi > docs/openapi.json
