@@ -1,0 +1,246 @@
+"""NGSI-LD Temporal API routes under /ngsi-ld/v1/temporal (ETSI GS CIM 009 V1.8.1 clauses 5.6.11-5.6.16, 5.7.3-5.7.4).
+
+Thin handlers over :mod:`saola.context.temporal` (history, provision) and
+:mod:`saola.context.temporal_render` (temporal, simplified and aggregated representations).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from saola.context import query as query_service
+from saola.context import store
+from saola.context import temporal as service
+from saola.context.api import BODY, Text, bool_param, count_header, flag_list, int_param, tenant_known
+from saola.context.errors import BadRequestData, OperationNotSupported, ResourceNotFound
+from saola.context.http import JsonBody, Reader, Writer, accepted, answer, existing_tenant, query_context, term_map
+from saola.context.jsonld import TermMap
+from saola.context.normalize import check_entity_id, check_name
+from saola.context.temporal_render import render_temporal
+from saola.core.deps import DbSession
+
+router = APIRouter(prefix="/ngsi-ld/v1/temporal", tags=["ngsi-ld"])
+
+MODES = ("normalized", "temporalValues", "aggregatedValues")
+
+
+def _tm(request: Request, session: Session, context: Any = None) -> TermMap:
+    return term_map(request, session, context if context is not None else query_context(request))
+
+
+def _mode(options: str | None, format: str | None) -> tuple[str, bool]:
+    """The representation (normalized, temporalValues or aggregatedValues) and sysAttrs."""
+    flags = set(flag_list(options))
+    unknown = flags - {"temporalValues", "aggregatedValues", "sysAttrs", "normalized"}
+    if unknown:
+        raise BadRequestData(f"Unknown options: {', '.join(sorted(unknown))}")
+    modes = [m for m in MODES[1:] if m in flags]
+    if format:
+        if format not in (*MODES, "simplified"):
+            raise BadRequestData(f"Unknown format {format!r}")
+        modes.append("temporalValues" if format == "simplified" else format)
+    modes = list(dict.fromkeys(m for m in modes if m != "normalized"))
+    if len(modes) > 1:
+        raise BadRequestData("temporalValues and aggregatedValues cannot be combined")
+    return (modes[0] if modes else "normalized"), "sysAttrs" in flags
+
+
+def _temporal_query(mode: str, *, timerel: Any, timeAt: Any, endTimeAt: Any, timeproperty: Any, lastN: Any,
+                    aggrMethods: Any, aggrPeriodDuration: Any) -> service.TemporalQuery:
+    values = [timerel, timeAt, endTimeAt, timeproperty, aggrMethods, aggrPeriodDuration]
+    if not all(v is None or isinstance(v, str) for v in values):
+        raise BadRequestData("Temporal query members must be strings")
+    if isinstance(lastN, bool) or (lastN is not None and not isinstance(lastN, (str, int))):
+        raise BadRequestData("lastN must be an integer")
+    return service.build_temporal_query(
+        timerel=timerel or None, time_at=timeAt or None, end_time_at=endTimeAt or None,
+        timeproperty=timeproperty or None, last_n=int_param(str(lastN), "lastN") if lastN is not None else None,
+        aggregated=mode == "aggregatedValues", aggr_methods=flag_list(aggrMethods) or None,
+        aggr_period=aggrPeriodDuration or None,
+    )
+
+
+def _render_page(session: Session, tenant: str, entities: list[dict[str, Any]], tm: TermMap, *, attrs: list[str],
+                 tq: service.TemporalQuery, mode: str, sys_attrs: bool) -> list[dict[str, Any]]:
+    iris = [tm.expand(check_name(a)) for a in attrs] or None
+    found = service.history(session, tenant=tenant, entity_ids=[e["id"] for e in entities], attrs=iris, tq=tq)
+    return [render_temporal(e, found.get(e["id"], {}), tm, tq=tq, mode=mode, sys_attrs=sys_attrs, attrs=iris)
+            for e in entities]
+
+
+# --- consumption ---------------------------------------------------------------------------------------
+
+
+@router.get("/entities", summary="Query the temporal evolution of entities")
+def query_temporal(
+    request: Request, caller: Reader, session: DbSession, type: Text = None, id: Text = None,
+    idPattern: Text = None, attrs: Text = None, q: Text = None, scopeQ: Text = None, georel: Text = None,
+    geometry: Text = None, coordinates: Text = None, geoproperty: Text = None, timerel: Text = None,
+    timeAt: Text = None, endTimeAt: Text = None, timeproperty: Text = None, lastN: Text = None,
+    options: Text = None, format: Text = None, aggrMethods: Text = None, aggrPeriodDuration: Text = None,
+    limit: Text = None, offset: Text = None, count: Text = None,
+) -> Response:
+    tm = _tm(request, session)
+    kind = accepted(request, geo=False)
+    mode, sys_attrs = _mode(options, format)
+    tq = _temporal_query(mode, timerel=timerel, timeAt=timeAt, endTimeAt=endTimeAt, timeproperty=timeproperty,
+                         lastN=lastN, aggrMethods=aggrMethods, aggrPeriodDuration=aggrPeriodDuration)
+    query = query_service.build_query(
+        tm, type=type, id=id, id_pattern=idPattern, attrs=flag_list(attrs) or None, q=q, scope_q=scopeQ,
+        georel=georel, geometry=geometry, coordinates=coordinates, geoproperty=geoproperty,
+        limit=int_param(limit, "limit"), offset=int_param(offset, "offset"), count=bool_param(count, "count"),
+        max_limit=request.app.state.settings.ngsi_ld_max_limit,
+    )
+    if not tenant_known(session, caller):
+        return answer([], kind=kind, context=tm.context, headers=count_header(query, 0))
+    page, total = query_service.run_query(session, tenant=caller.tenant, query=query)
+    body = _render_page(session, caller.tenant, page, tm, attrs=flag_list(attrs), tq=tq, mode=mode,
+                        sys_attrs=sys_attrs)
+    return answer(body, kind=kind, context=tm.context, headers=count_header(query, total))
+
+
+@router.get("/entities/{entity_id}", summary="Retrieve the temporal evolution of an entity")
+def retrieve_temporal(
+    request: Request, entity_id: str, caller: Reader, session: DbSession, attrs: Text = None,
+    timerel: Text = None, timeAt: Text = None, endTimeAt: Text = None, timeproperty: Text = None,
+    lastN: Text = None, options: Text = None, format: Text = None, aggrMethods: Text = None,
+    aggrPeriodDuration: Text = None, type: Text = None,
+) -> Response:
+    tm = _tm(request, session)
+    kind = accepted(request, geo=False)
+    mode, sys_attrs = _mode(options, format)
+    tq = _temporal_query(mode, timerel=timerel, timeAt=timeAt, endTimeAt=endTimeAt, timeproperty=timeproperty,
+                         lastN=lastN, aggrMethods=aggrMethods, aggrPeriodDuration=aggrPeriodDuration)
+    tenant = existing_tenant(session, caller)
+    row = store.load(session, tenant, check_entity_id(entity_id))
+    if row is None:
+        raise ResourceNotFound(f"No entity {entity_id}")
+    body = _render_page(session, tenant, [row.data], tm, attrs=flag_list(attrs), tq=tq, mode=mode,
+                        sys_attrs=sys_attrs)
+    return answer(body[0], kind=kind, context=tm.context)
+
+
+@router.post("/entityOperations/query", openapi_extra=BODY, summary="Query the temporal evolution of entities (POST)")
+def batch_query_temporal(
+    request: Request, caller: Reader, body: JsonBody, session: DbSession, limit: Text = None, offset: Text = None,
+    count: Text = None, options: Text = None, format: Text = None,
+) -> Response:
+    data = body.data
+    if not isinstance(data, dict) or data.get("type") != "Query":
+        raise BadRequestData('The body must be a Query object ({"type": "Query", ...})')
+    tm = _tm(request, session, body.context)
+    kind = accepted(request, geo=False)
+    mode, sys_attrs = _mode(options, format)
+    selectors = data.get("entities") or []
+    if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
+        raise BadRequestData("entities must be a list of EntitySelector objects")
+    if len(selectors) > 1 and any(set(s) - {"type"} for s in selectors):
+        raise OperationNotSupported("Several entity selectors are only supported with types alone")
+    selector = selectors[0] if selectors else {}
+    type_expr = ",".join(str(s.get("type")) for s in selectors if s.get("type")) if len(selectors) > 1 \
+        else selector.get("type")
+    geo_q = data.get("geoQ") or {}
+    temporal_q = data.get("temporalQ") or {}
+    attrs = data.get("attrs")
+    if not isinstance(geo_q, dict) or not isinstance(temporal_q, dict) or (
+            attrs is not None and not isinstance(attrs, list)):
+        raise BadRequestData("geoQ and temporalQ must be objects and attrs a list")
+    fields = [type_expr, selector.get("id"), selector.get("idPattern"), data.get("q"), data.get("scopeQ"),
+              geo_q.get("georel"), geo_q.get("geometry"), geo_q.get("geoproperty")]
+    if not all(f is None or isinstance(f, str) for f in fields) or not all(isinstance(a, str) for a in attrs or []):
+        raise BadRequestData("Query members must be strings")
+    tq = _temporal_query(mode, timerel=temporal_q.get("timerel"), timeAt=temporal_q.get("timeAt"),
+                         endTimeAt=temporal_q.get("endTimeAt"), timeproperty=temporal_q.get("timeproperty"),
+                         lastN=temporal_q.get("lastN"), aggrMethods=_methods(data.get("aggrMethods")),
+                         aggrPeriodDuration=data.get("aggrPeriodDuration"))
+    query = query_service.build_query(
+        tm, type=type_expr, id=selector.get("id"), id_pattern=selector.get("idPattern"), attrs=attrs,
+        q=data.get("q"), scope_q=data.get("scopeQ"), georel=geo_q.get("georel"), geometry=geo_q.get("geometry"),
+        coordinates=geo_q.get("coordinates"), geoproperty=geo_q.get("geoproperty"), limit=int_param(limit, "limit"),
+        offset=int_param(offset, "offset"), count=bool_param(count, "count"),
+        max_limit=request.app.state.settings.ngsi_ld_max_limit, require_filter=False,
+    )
+    if not tenant_known(session, caller):
+        return answer([], kind=kind, context=tm.context, headers=count_header(query, 0))
+    page, total = query_service.run_query(session, tenant=caller.tenant, query=query)
+    rendered = _render_page(session, caller.tenant, page, tm, attrs=attrs or [], tq=tq, mode=mode,
+                            sys_attrs=sys_attrs)
+    return answer(rendered, kind=kind, context=tm.context, headers=count_header(query, total))
+
+
+def _methods(value: Any) -> Any:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    return value
+
+
+# --- provision -----------------------------------------------------------------------------------------
+
+
+@router.post("/entities", status_code=201, openapi_extra=BODY, summary="Create or update a temporal representation")
+def upsert_temporal(request: Request, caller: Writer, body: JsonBody, session: DbSession) -> Response:
+    tm = _tm(request, session, body.context)
+    created = service.upsert_temporal(session, tenant=caller.tenant, body=body.data, tm=tm)
+    if not created:
+        return Response(status_code=204)
+    entity_id = body.data.get("id", body.data.get("@id"))
+    return Response(status_code=201,
+                    headers={"Location": f"/ngsi-ld/v1/temporal/entities/{quote(entity_id, safe=':')}"})
+
+
+@router.post("/entities/{entity_id}/attrs", status_code=204, openapi_extra=BODY,
+             summary="Add attribute instances to a temporal representation")
+def append_temporal(request: Request, entity_id: str, caller: Writer, body: JsonBody, session: DbSession) -> Response:
+    tenant = existing_tenant(session, caller)
+    tm = _tm(request, session, body.context)
+    service.append_temporal(session, tenant=tenant, entity_id=entity_id, body=body.data, tm=tm)
+    return Response(status_code=204)
+
+
+@router.delete("/entities/{entity_id}", status_code=204, summary="Delete a temporal representation")
+def delete_temporal(entity_id: str, caller: Writer, session: DbSession) -> Response:
+    tenant = existing_tenant(session, caller)
+    service.delete_temporal(session, tenant=tenant, entity_id=entity_id)
+    return Response(status_code=204)
+
+
+@router.delete("/entities/{entity_id}/attrs/{attr_id}", status_code=204,
+               summary="Delete an attribute from a temporal representation")
+def delete_temporal_attribute(
+    request: Request, entity_id: str, attr_id: str, caller: Writer, session: DbSession, datasetId: Text = None,
+    deleteAll: Text = None,
+) -> Response:
+    tenant = existing_tenant(session, caller)
+    tm = _tm(request, session)
+    service.delete_temporal_attribute(session, tenant=tenant, entity_id=entity_id, attr=attr_id, tm=tm,
+                                      dataset_id=datasetId or None, delete_all=bool_param(deleteAll, "deleteAll"))
+    return Response(status_code=204)
+
+
+@router.patch("/entities/{entity_id}/attrs/{attr_id}/{instance_id}", status_code=204, openapi_extra=BODY,
+              summary="Modify an attribute instance of a temporal representation")
+def modify_instance(
+    request: Request, entity_id: str, attr_id: str, instance_id: str, caller: Writer, body: JsonBody,
+    session: DbSession,
+) -> Response:
+    tenant = existing_tenant(session, caller)
+    tm = _tm(request, session, body.context)
+    service.modify_instance(session, tenant=tenant, entity_id=entity_id, attr=attr_id, instance_id=instance_id,
+                            body=body.data, tm=tm)
+    return Response(status_code=204)
+
+
+@router.delete("/entities/{entity_id}/attrs/{attr_id}/{instance_id}", status_code=204,
+               summary="Delete an attribute instance of a temporal representation")
+def delete_instance(
+    request: Request, entity_id: str, attr_id: str, instance_id: str, caller: Writer, session: DbSession,
+) -> Response:
+    tenant = existing_tenant(session, caller)
+    tm = _tm(request, session)
+    service.delete_instance(session, tenant=tenant, entity_id=entity_id, attr=attr_id, instance_id=instance_id,
+                            tm=tm)
+    return Response(status_code=204)
