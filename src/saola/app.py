@@ -28,13 +28,14 @@ OPENAPI_TAGS = [
     {"name": "directory", "description": "Agencies, administrative units and agency contacts"},
     {"name": "calendar", "description": "Vietnamese working days: deadlines, working-day counts, holidays (public)"},
     {"name": "ngsi-ld", "description": "The NGSI-LD context broker (ETSI GS CIM 009 V1.8.1): entities, batch "
-     "operations, types, attributes, @contexts. Errors are NGSI-LD ProblemDetails."},
+     "operations, types, attributes, @contexts, subscriptions. Errors are NGSI-LD ProblemDetails."},
 ]
 
 
 def _include_routers(app: FastAPI) -> None:
     from saola.context import api as context_api
     from saola.context import api_ops as context_ops_api
+    from saola.context import subscriptions_api, temporal_api
     from saola.core import health
     from saola.core.audit import api as audit_api
     from saola.core.audit import pages as audit_pages
@@ -46,7 +47,8 @@ def _include_routers(app: FastAPI) -> None:
     from saola.core.directory import pages as directory_pages
     from saola.web import pages as web_pages
 
-    for module in (health, auth_api, audit_api, directory_api, calendar_api, context_api, context_ops_api):
+    for module in (health, auth_api, audit_api, directory_api, calendar_api, context_api, context_ops_api,
+                   subscriptions_api, temporal_api):
         app.include_router(module.router)
     for module in (web_pages, auth_pages, auth_admin_pages, audit_pages, directory_pages):
         app.include_router(module.router, include_in_schema=False)
@@ -60,7 +62,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("saola started", extra={"database": engine.url.render_as_string(hide_password=True)})
+        from saola.context.notifier import Notifier
+
+        notifier = Notifier(app)
+        await notifier.start()
         yield
+        await notifier.stop()
         await app.state.event_bus.close()
         engine.dispose()
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from saola.context.cli import context_app
 from saola.core.calendar.cli import calendar_app
 from saola.core.settings import Settings, load_settings
 
@@ -17,6 +18,7 @@ token_app = typer.Typer(help="API tokens for machine clients.", no_args_is_help=
 app.add_typer(users_app, name="users")
 app.add_typer(token_app, name="token")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(context_app, name="context")
 
 
 def _settings() -> Settings:

@@ -27,12 +27,14 @@ from saola.context.errors import (
     BadRequestData,
     InternalError,
     InvalidRequest,
+    LdContextNotAvailable,
     NgsiLdError,
     NotAcceptable,
     ResourceNotFound,
     UnsupportedMediaType,
 )
 from saola.context.jsonld import CORE_CONTEXT_URL, ContextProcessor, TermMap, fetch_remote
+from saola.context.mirror import mirrored
 from saola.context.models import NgsiContext
 from saola.core.auth.service import Principal
 from saola.core.db import new_id
@@ -299,6 +301,12 @@ def term_map(request: Request, session: Session, context: Any) -> TermMap:
             cached = None
         if cached is not None:
             return cached.body
+        settings = request.app.state.settings
+        document = mirrored(settings.ngsi_ld_context_mirror, url)
+        if document is not None:
+            return document
+        if not settings.ngsi_ld_fetch_contexts:
+            raise LdContextNotAvailable(f"The @context {url} is not registered and fetching contexts is turned off")
         document = fetch_remote(url)
         if len(url) <= 2048:
             session.add(NgsiContext(id=new_id(), kind="cached", url=url, body=document))

@@ -10,6 +10,7 @@ from saola.context.models import (
     NgsiGeoBox,
     NgsiTenant,
 )
+from saola.context.subscription_models import NgsiNotification, NgsiSubscription  # noqa: F401
 from saola.core.audit.models import AuditEntry
 from saola.core.auth.models import ApiToken, BrowserSession, LoginFailure, User
 from saola.core.db import Base

@@ -98,9 +98,29 @@ class Settings(BaseSettings):
         description="What callers without credentials may do on the NGSI-LD API (`/ngsi-ld/v1`): `none`, `read` "
         "or `write` (for a conformance run on loopback).",
     )
+    ngsi_ld_fetch_contexts: bool = Field(
+        True,
+        description="Fetch user @contexts named by URL from the network when they are not registered, cached or "
+        "mirrored. Turn off for air-gapped or hardened deployments.",
+    )
+    ngsi_ld_context_mirror: Path | None = Field(
+        None,
+        description="Directory of @context documents served instead of their URLs: a `contexts.json` manifest maps "
+        "each URL to a file name in the directory.",
+    )
     ngsi_ld_max_limit: int = Field(
         1000, ge=1, le=100_000,
         description="Largest page size of NGSI-LD queries (`limit`); a larger one is answered 403 TooManyResults.",
+    )
+    ngsi_ld_retention_days: int = Field(
+        0, ge=0, le=100_000,
+        description="Days of NGSI-LD attribute history (the temporal API) kept by `saola context purge-history`; "
+        "0 keeps it forever.",
+    )
+    ngsi_ld_retention_by_type: str = Field(
+        "",
+        description="Per entity type retention overrides as `TYPE=DAYS,...` (a short type name or a full IRI; "
+        "0 keeps that type forever), e.g. `WeatherObserved=30,TrafficFlowObserved=7`.",
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")

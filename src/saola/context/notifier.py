@@ -1,0 +1,225 @@
+"""Delivery of NGSI-LD notifications: matching entity changes, the outbox, HTTP and MQTT endpoints.
+
+:class:`Notifier` runs inside the application's lifespan:
+
+* a *matcher* consumes ``ngsi.entity.*`` events and writes the notifications they cause to the
+  outbox in one transaction (:func:`saola.context.subscriptions.match_event`);
+* a *dispatcher* wakes on new work (or every ``poll`` seconds), queues periodic notifications and
+  starts one delivery task per subscription that has due work, so a slow or unreachable endpoint
+  only delays its own subscription;
+* a delivery task sends its subscription's notifications in sequence order. A failure leaves the
+  notification in the outbox with ``next_attempt_at`` pushed back exponentially (capped); it is
+  sent again later, also after a restart (at-least-once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from saola.context import subscription_matching as matching
+from saola.context import subscriptions as service
+from saola.context.jsonld import CORE_CONTEXT_URL, ContextProcessor
+from saola.context.subscription_models import NgsiNotification, NgsiSubscription
+from saola.core.db import unit_of_work, utcnow
+
+log = logging.getLogger("saola.context.notifier")
+CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
+
+
+@dataclass
+class NotifierConfig:
+    backoff_base: float = 1.0  # seconds before the first retry; doubled per failure
+    backoff_cap: float = 300.0  # the longest wait between two attempts
+    timeout: float = 10.0  # seconds for one HTTP/MQTT delivery
+    poll: float = 1.0  # seconds between scans of the outbox and of periodic subscriptions
+    deliver: bool = True  # False: only fill the outbox (maintenance, tests)
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class Notifier:
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        state = app.state
+        self.config: NotifierConfig = getattr(state, "notifier_config", None) or NotifierConfig()
+        if not hasattr(state, "ngsi_contexts"):
+            state.ngsi_contexts = ContextProcessor()
+        self.processor: ContextProcessor = state.ngsi_contexts
+        self.factory = state.session_factory
+        self.wake = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.deliveries: dict[int, asyncio.Task[None]] = {}
+        self.subscription: Any = None
+        self.client: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self.subscription = self.app.state.event_bus.subscribe("ngsi.entity.*", max_queue=10_000)
+        self.client = httpx.AsyncClient(timeout=self.config.timeout)
+        self.tasks = [asyncio.create_task(self._match()), asyncio.create_task(self._dispatch())]
+
+    async def stop(self) -> None:
+        if self.subscription is not None:
+            await self.subscription.close()
+        for task in [*self.tasks, *self.deliveries.values()]:
+            task.cancel()
+        for task in [*self.tasks, *self.deliveries.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.client is not None:
+            await self.client.aclose()
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def _match_one(self, topic: str, payload: dict[str, Any]) -> int:
+        with unit_of_work(self.factory) as session:
+            return matching.match_event(session, self.processor, topic, payload)
+
+    async def _match(self) -> None:
+        async for event in self.subscription:
+            try:
+                if await asyncio.to_thread(self._match_one, event.topic, event.payload):
+                    self.wake.set()
+            except Exception:
+                log.exception("matching an entity change to subscriptions failed", extra={"topic": event.topic})
+
+    # --- dispatching ------------------------------------------------------------------------
+
+    def _due(self) -> list[int]:
+        with unit_of_work(self.factory) as session:
+            matching.periodic_due(session, self.processor)
+            session.flush()
+            rows = session.execute(select(NgsiNotification.subscription_pk).where(
+                NgsiNotification.delivered.is_(False), NgsiNotification.next_attempt_at <= utcnow(),
+            ).distinct()).all()
+            return [r[0] for r in rows]
+
+    async def _dispatch(self) -> None:
+        while True:
+            try:
+                due = await asyncio.to_thread(self._due)
+                self.deliveries = {pk: t for pk, t in self.deliveries.items() if not t.done()}
+                if self.config.deliver:
+                    for pk in due:
+                        task = self.deliveries.get(pk)
+                        if task is None or task.done():
+                            self.deliveries[pk] = asyncio.create_task(self._deliver(pk))
+            except Exception:
+                log.exception("scanning the notification outbox failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.config.poll)
+            self.wake.clear()
+
+    # --- delivering -------------------------------------------------------------------------
+
+    def _head(self, pk: int) -> tuple[int, dict[str, Any], dict[str, Any], str] | None:
+        """The first undelivered notification of a subscription if it is due: (id, payload, definition, status)."""
+        with unit_of_work(self.factory) as session:
+            row = session.get(NgsiSubscription, pk)
+            note = session.scalars(select(NgsiNotification).where(
+                NgsiNotification.subscription_pk == pk, NgsiNotification.delivered.is_(False),
+            ).order_by(NgsiNotification.sequence).limit(1)).first()
+            if row is None or note is None or note.next_attempt_at > utcnow():
+                return None
+            return note.id, note.payload, row.definition, service.status(row)
+
+    def _record(self, note_id: int, ok: bool) -> None:
+        with unit_of_work(self.factory) as session:
+            note = session.get(NgsiNotification, note_id)
+            if note is None:
+                return
+            row = session.get(NgsiSubscription, note.subscription_pk)
+            now = utcnow()
+            note.attempts += 1
+            if ok:
+                note.delivered = True
+            else:
+                delay = min(self.config.backoff_cap, self.config.backoff_base * 2 ** (note.attempts - 1))
+                note.next_attempt_at = now + timedelta(seconds=delay)
+            if row is not None:
+                row.times_sent += 1
+                row.last_notification = now
+                if ok:
+                    row.last_success = now
+                else:
+                    row.times_failed += 1
+                    row.last_failure = now
+
+    def _drop(self, note_id: int) -> None:
+        with unit_of_work(self.factory) as session:
+            note = session.get(NgsiNotification, note_id)
+            if note is not None:
+                session.delete(note)
+
+    async def _deliver(self, pk: int) -> None:
+        while True:
+            head = await asyncio.to_thread(self._head, pk)
+            if head is None:
+                return
+            note_id, payload, definition, status = head
+            if status != "active":  # paused or expired: what was queued is not sent
+                await asyncio.to_thread(self._drop, note_id)
+                continue
+            try:
+                await self.send(definition, payload)
+                ok = True
+            except Exception as exc:
+                log.info("notification delivery failed", extra={"subscription": payload.get("subscriptionId"),
+                                                                 "error": str(exc)[:300]})
+                ok = False
+            await asyncio.to_thread(self._record, note_id, ok)
+            if not ok:
+                return
+
+    async def send(self, definition: dict[str, Any], payload: dict[str, Any]) -> None:
+        endpoint = definition["expanded"]["notification"]["endpoint"]
+        context = definition.get("context")
+        accept = endpoint.get("accept", "application/json")
+        headers = {"Content-Type": accept}
+        body = dict(payload)
+        if accept == "application/ld+json":
+            body["@context"] = context if context is not None else CORE_CONTEXT_URL
+        else:
+            url = context if isinstance(context, str) else CORE_CONTEXT_URL
+            headers["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
+        for pair in endpoint.get("receiverInfo", []):
+            headers[pair["key"]] = pair["value"]
+        timeout = min(self.config.timeout, endpoint.get("timeout", 1e9) / 1000)
+        uri = endpoint["uri"]
+        if uri.startswith(("mqtt://", "mqtts://")):
+            info = {p["key"]: p["value"] for p in endpoint.get("notifierInfo", [])}
+            message = json.dumps({"metadata": headers, "body": body})
+            await asyncio.wait_for(asyncio.to_thread(_mqtt_publish, uri, message, info, timeout), timeout + 1)
+            return
+        assert self.client is not None
+        response = await self.client.post(uri, content=json.dumps(body), headers=headers, timeout=timeout)
+        if response.status_code >= 300:
+            raise DeliveryError(f"{uri} answered {response.status_code}")
+
+
+def _mqtt_publish(uri: str, message: str, info: dict[str, str], timeout: float) -> None:
+    from paho.mqtt import publish
+
+    parts = urlsplit(uri)
+    qos = int(info.get("MQTT-QoS", "0"))
+    if qos not in (0, 1, 2):
+        qos = 0
+    version = {"mqtt5.0": 5, "mqtt3.1.1": 4}.get(info.get("MQTT-Version", ""), 4)
+    auth = {"username": unquote(parts.username), "password": unquote(parts.password or "")} \
+        if parts.username else None
+    publish.single(unquote(parts.path.lstrip("/")), message, qos=qos, hostname=parts.hostname or "localhost",
+                   port=parts.port or (8883 if parts.scheme == "mqtts" else 1883), auth=auth,
+                   tls={} if parts.scheme == "mqtts" else None, protocol=version,
+                   keepalive=max(5, int(timeout)))
