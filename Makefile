@@ -32,9 +32,9 @@ run: install
 	@echo ""
 	exec $(BIN)/saola serve --host $(HOST) --port $(PORT)
 
-## make test: venv with test extras, Chromium when missing, ruff, the whole pytest suite
+## make test: venv with test extras, Chromium when missing, ruff, the whole pytest suite (two workers)
 test: install-test chromium lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: install-test
 	$(BIN)/ruff check src tests bench
