@@ -21,7 +21,7 @@ from saola.context.api import (
     int_param,
     tenant_known,
 )
-from saola.context.errors import BadRequestData, OperationNotSupported
+from saola.context.errors import BadRequestData
 from saola.context.http import (
     JSON,
     ContextDocumentBody,
@@ -107,35 +107,13 @@ def batch_query(
     request: Request, caller: Reader, body: JsonBody, session: DbSession, limit: Text = None, offset: Text = None,
     count: Text = None, options: Text = None, format: Text = None,
 ) -> Response:
-    data = body.data
-    if not isinstance(data, dict) or data.get("type") != "Query":
-        raise BadRequestData('The body must be a Query object ({"type": "Query", ...})')
     tm = _tm(request, session, body.context)
-    selectors = data.get("entities") or []
-    if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
-        raise BadRequestData("entities must be a list of EntitySelector objects")
-    if len(selectors) > 1 and any(set(s) - {"type"} for s in selectors):
-        raise OperationNotSupported("Several entity selectors are only supported with types alone")
-    selector = selectors[0] if selectors else {}
-    type_expr = ",".join(str(s.get("type")) for s in selectors if s.get("type")) if len(selectors) > 1 \
-        else selector.get("type")
-    geo_q = data.get("geoQ") or {}
-    attrs = data.get("attrs")
-    if not isinstance(geo_q, dict) or (attrs is not None and not isinstance(attrs, list)):
-        raise BadRequestData("geoQ must be an object and attrs a list")
-    fields = [type_expr, selector.get("id"), selector.get("idPattern"), data.get("q"), data.get("scopeQ"),
-              geo_q.get("georel"), geo_q.get("geometry"), geo_q.get("geoproperty")]
-    if not all(f is None or isinstance(f, str) for f in fields) or not all(isinstance(a, str) for a in attrs or []):
-        raise BadRequestData("Query members must be strings")
+    query, attrs = query_service.build_query_from_body(
+        tm, body.data, limit=int_param(limit, "limit"), offset=int_param(offset, "offset"),
+        count=bool_param(count, "count"), max_limit=request.app.state.settings.ngsi_ld_max_limit,
+    )
     rendering = Rendering(request, tm, options=options, format=format, attrs=",".join(attrs) if attrs else None,
                           pick=None, omit=None, geometry_property=None)
-    query = query_service.build_query(
-        tm, type=type_expr, id=selector.get("id"), id_pattern=selector.get("idPattern"), attrs=attrs,
-        q=data.get("q"), scope_q=data.get("scopeQ"), georel=geo_q.get("georel"), geometry=geo_q.get("geometry"),
-        coordinates=geo_q.get("coordinates"), geoproperty=geo_q.get("geoproperty"), limit=int_param(limit, "limit"),
-        offset=int_param(offset, "offset"), count=bool_param(count, "count"),
-        max_limit=request.app.state.settings.ngsi_ld_max_limit, require_filter=False,
-    )
     if not tenant_known(session, caller):
         return answer(rendering.many([]), kind=rendering.kind, context=tm.context, headers=count_header(query, 0))
     page, total = query_service.run_query(session, tenant=caller.tenant, query=query)

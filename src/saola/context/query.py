@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from saola.context import geo, query_language
-from saola.context.errors import BadRequestData, TooManyResults
+from saola.context.errors import BadRequestData, OperationNotSupported, TooManyResults
 from saola.context.jsonld import TermMap
 from saola.context.models import NgsiAttributeValue, NgsiEntity, NgsiEntityType, NgsiGeoBox
 from saola.context.normalize import check_entity_id, check_name
@@ -151,6 +151,40 @@ def build_query(
 
 def _with_geoproperty(query: geo.GeoQuery, iri: str) -> geo.GeoQuery:
     return dataclasses.replace(query, geoproperty=iri, shape=query.shape)
+
+
+def build_query_from_body(
+    tm: TermMap, data: Any, *, limit: int | None, offset: int | None, count: bool, max_limit: int,
+) -> tuple[EntityQuery, list[str] | None]:
+    """The query of an NGSI-LD ``Query`` body (POST entityOperations/query, plain or temporal), and its ``attrs``.
+
+    Several entity selectors are supported when they carry types alone (they become ``A,B``).
+    """
+    if not isinstance(data, dict) or data.get("type") != "Query":
+        raise BadRequestData('The body must be a Query object ({"type": "Query", ...})')
+    selectors = data.get("entities") or []
+    if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
+        raise BadRequestData("entities must be a list of EntitySelector objects")
+    if len(selectors) > 1 and any(set(s) - {"type"} for s in selectors):
+        raise OperationNotSupported("Several entity selectors are only supported with types alone")
+    selector = selectors[0] if selectors else {}
+    type_expr = ",".join(str(s.get("type")) for s in selectors if s.get("type")) if len(selectors) > 1 \
+        else selector.get("type")
+    geo_q = data.get("geoQ") or {}
+    attrs = data.get("attrs")
+    if not isinstance(geo_q, dict) or (attrs is not None and not isinstance(attrs, list)):
+        raise BadRequestData("geoQ must be an object and attrs a list")
+    fields = [type_expr, selector.get("id"), selector.get("idPattern"), data.get("q"), data.get("scopeQ"),
+              geo_q.get("georel"), geo_q.get("geometry"), geo_q.get("geoproperty")]
+    if not all(f is None or isinstance(f, str) for f in fields) or not all(isinstance(a, str) for a in attrs or []):
+        raise BadRequestData("Query members must be strings")
+    query = build_query(
+        tm, type=type_expr, id=selector.get("id"), id_pattern=selector.get("idPattern"), attrs=attrs,
+        q=data.get("q"), scope_q=data.get("scopeQ"), georel=geo_q.get("georel"), geometry=geo_q.get("geometry"),
+        coordinates=geo_q.get("coordinates"), geoproperty=geo_q.get("geoproperty"), limit=limit, offset=offset,
+        count=count, max_limit=max_limit, require_filter=False,
+    )
+    return query, attrs
 
 
 def _hint_condition(hint: query_language.Hint, tenant: str) -> ColumnElement[bool] | None:

@@ -16,7 +16,7 @@ from saola.context import query as query_service
 from saola.context import store
 from saola.context import temporal as service
 from saola.context.api import BODY, Text, bool_param, count_header, flag_list, int_param, tenant_known
-from saola.context.errors import BadRequestData, OperationNotSupported, ResourceNotFound
+from saola.context.errors import BadRequestData, ResourceNotFound
 from saola.context.http import JsonBody, Reader, Writer, accepted, answer, existing_tenant, query_context, term_map
 from saola.context.jsonld import TermMap
 from saola.context.normalize import check_entity_id, check_name
@@ -130,40 +130,20 @@ def batch_query_temporal(
     count: Text = None, options: Text = None, format: Text = None,
 ) -> Response:
     data = body.data
-    if not isinstance(data, dict) or data.get("type") != "Query":
-        raise BadRequestData('The body must be a Query object ({"type": "Query", ...})')
     tm = _tm(request, session, body.context)
     kind = accepted(request, geo=False)
     mode, sys_attrs = _mode(options, format)
-    selectors = data.get("entities") or []
-    if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
-        raise BadRequestData("entities must be a list of EntitySelector objects")
-    if len(selectors) > 1 and any(set(s) - {"type"} for s in selectors):
-        raise OperationNotSupported("Several entity selectors are only supported with types alone")
-    selector = selectors[0] if selectors else {}
-    type_expr = ",".join(str(s.get("type")) for s in selectors if s.get("type")) if len(selectors) > 1 \
-        else selector.get("type")
-    geo_q = data.get("geoQ") or {}
+    query, attrs = query_service.build_query_from_body(
+        tm, data, limit=int_param(limit, "limit"), offset=int_param(offset, "offset"),
+        count=bool_param(count, "count"), max_limit=request.app.state.settings.ngsi_ld_max_limit,
+    )
     temporal_q = data.get("temporalQ") or {}
-    attrs = data.get("attrs")
-    if not isinstance(geo_q, dict) or not isinstance(temporal_q, dict) or (
-            attrs is not None and not isinstance(attrs, list)):
-        raise BadRequestData("geoQ and temporalQ must be objects and attrs a list")
-    fields = [type_expr, selector.get("id"), selector.get("idPattern"), data.get("q"), data.get("scopeQ"),
-              geo_q.get("georel"), geo_q.get("geometry"), geo_q.get("geoproperty")]
-    if not all(f is None or isinstance(f, str) for f in fields) or not all(isinstance(a, str) for a in attrs or []):
-        raise BadRequestData("Query members must be strings")
+    if not isinstance(temporal_q, dict):
+        raise BadRequestData("temporalQ must be an object")
     tq = _temporal_query(mode, timerel=temporal_q.get("timerel"), timeAt=temporal_q.get("timeAt"),
                          endTimeAt=temporal_q.get("endTimeAt"), timeproperty=temporal_q.get("timeproperty"),
                          lastN=temporal_q.get("lastN"), aggrMethods=_methods(data.get("aggrMethods")),
                          aggrPeriodDuration=data.get("aggrPeriodDuration"))
-    query = query_service.build_query(
-        tm, type=type_expr, id=selector.get("id"), id_pattern=selector.get("idPattern"), attrs=attrs,
-        q=data.get("q"), scope_q=data.get("scopeQ"), georel=geo_q.get("georel"), geometry=geo_q.get("geometry"),
-        coordinates=geo_q.get("coordinates"), geoproperty=geo_q.get("geoproperty"), limit=int_param(limit, "limit"),
-        offset=int_param(offset, "offset"), count=bool_param(count, "count"),
-        max_limit=request.app.state.settings.ngsi_ld_max_limit, require_filter=False,
-    )
     if not tenant_known(session, caller):
         return answer([], kind=kind, context=tm.context, headers=count_header(query, 0))
     page, total = query_service.run_query(session, tenant=caller.tenant, query=query)
