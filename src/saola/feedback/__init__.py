@@ -1,0 +1,1 @@
+"""The 1022 citizen feedback hotline: channels, Open311, classification, duplicates, routing."""
