@@ -8,7 +8,8 @@
 # checkout. Saola runs on 127.0.0.1 with a new SQLite database, anonymous NGSI-LD access (the
 # run is on loopback only), and the suite's @contexts served from an offline mirror built from
 # the suite's own resources/jsonld-contexts (its data files name GitHub/ETSI URLs). Pass counts
-# per folder are printed and appended to bench/RESULTS.md.
+# per folder are printed and appended to bench/RESULTS.md (not with SAOLA_CONFORMANCE_RECORD=0, for
+# trial runs). Robot's own ROBOT_OPTIONS variable narrows a run, e.g. ROBOT_OPTIONS="--test 018_01*".
 set -euo pipefail
 
 SUITE=$(realpath "${1:?usage: bench/conformance.sh /path/to/ngsi-ld-test-suite [FOLDER ...]}")
@@ -51,12 +52,25 @@ bases = [
     "https://raw.githubusercontent.com/marek-mraz/ngsi-ld-test-suite/main/resources/jsonld-contexts/",
     "https://forge.etsi.org/rep/cim/ngsi-ld-test-suite/-/raw/develop/resources/jsonld-contexts/",
 ]
-json.dump({base + n: n for base in bases for n in names}, open(os.path.join(mirror, "contexts.json"), "w"), indent=1)
+manifest = {base + n: n for base in bases for n in names}
+# Nine data files (orderBy buildings, country-simple-attributes, pick/omit subscriptions, a
+# multi-attribute temporal vehicle) name the suite's compound @context by its older published
+# address. Every term they use is either defined by the suite's own compound @context
+# (Building, Vehicle, name, speed, fuelLevel, ...) or is a core term / falls to the core
+# @vocab (Country, description), which is what the published one gives, and the tests read
+# back with the suite's compound @context. So that address is served from the same file
+# instead of answering LdContextNotAvailable (not fetchable on loopback).
+manifest["https://easy-global-market.github.io/ngsild-api-data-models/ngsildTestSuite/"
+         "ngsildTestSuiteV1.8-compound.jsonld"] = "ngsi-ld-test-suite-compound.jsonld"
+json.dump(manifest, open(os.path.join(mirror, "contexts.json"), "w"), indent=1)
 PY
 
 # 3. Saola on loopback: a fresh database and server for each folder, so no folder sees
 #    another's leftovers.
 export SAOLA_NGSI_LD_ANONYMOUS=write SAOLA_NGSI_LD_CONTEXT_MIRROR="$WORK/mirror" SAOLA_NGSI_LD_FETCH_CONTEXTS=false
+# The suite's README asks for a temporal page size under which 2 attributes x 20 instances paginate
+# (206 with Content-Range) and 2 x 5 do not; Saola's default page is 1000 instances.
+export SAOLA_NGSI_LD_TEMPORAL_MAX_INSTANCES=10
 export SAOLA_LOG_LEVEL=WARNING
 SERVER=""
 trap 'if [ -n "$SERVER" ]; then kill $SERVER 2>/dev/null || true; fi' EXIT
@@ -65,7 +79,8 @@ start_saola() {
   "$SAOLA" migrate >/dev/null
   "$SAOLA" serve --host 127.0.0.1 --port "$PORT" >"$WORK/saola-$1.log" 2>&1 &
   SERVER=$!
-  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.2; done
+  # up to 30 s: a loaded machine (tests running beside) starts Saola slowly
+  for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.2; done
   echo "Saola did not start: see $WORK/saola-$1.log" >&2; exit 1
 }
 stop_saola() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; SERVER=""; }
@@ -105,6 +120,8 @@ for folder in folders:
 table = "\n".join(["| folder | passed | run | rate |", "|---|---|---|---|", *rows,
                    f"| **all** | **{total_p}** | **{total_n}** | **{100 * total_p / max(1, total_n):.0f}%** |"])
 print(table)
+if os.environ.get("SAOLA_CONFORMANCE_RECORD", "1") == "0":
+    sys.exit(0)
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 with open(report, "a", encoding="utf-8") as fh:
     fh.write(f"\n## NGSI-LD conformance — {stamp}\n\n`bench/conformance.sh` against suite commit {commit} "

@@ -36,9 +36,9 @@ def test_a_mirrored_context_is_used_instead_of_its_url(settings, tmp_path: Path)
         assert compact.json()["type"] == "Building"
 
 
-def test_an_unknown_context_is_503_when_fetching_is_turned_off(settings) -> None:
+def test_an_unknown_context_is_504_when_fetching_is_turned_off(settings) -> None:
     with _client(settings, ngsi_ld_fetch_contexts=False) as client:
         answer = client.post("/ngsi-ld/v1/entities", json=BUILDING, headers=_link(REMOTE))
-        assert answer.status_code == 503
+        assert answer.status_code == 504
         assert answer.json()["type"].endswith("LdContextNotAvailable")
         assert client.get("/ngsi-ld/v1/entities/urn:ngsi-ld:Building:m1").status_code == 404

@@ -81,7 +81,7 @@ def test_context_fetched_over_http_and_unavailable_context(ngsi: Ngsi, context_s
     ngsi.create(_building(), headers={"Link": link(context_server)})
     assert ngsi.get("/entities/urn:ngsi-ld:Building:ctx").json()["type"] == SUITE + "Building"
     gone = ngsi.get("/entities?type=Building", headers={"Link": link("http://127.0.0.1:9/missing.jsonld")})
-    assert gone.status_code == 503
+    assert gone.status_code == 504
     assert gone.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/LdContextNotAvailable"
 
 

@@ -36,8 +36,10 @@ def test_type_id_id_pattern_and_attrs(ngsi: Ngsi) -> None:
     ids = _lamps(ngsi, 5)
     ngsi.create({"id": "urn:ngsi-ld:Cabinet:1", "type": "Cabinet", "power": {"value": 1}})
     assert _ids(ngsi.get("/entities?type=Streetlight")) == ids
-    assert _ids(ngsi.get(f"/entities?id={ids[1]},{ids[3]}")) == [ids[1], ids[3]]
-    assert _ids(ngsi.get("/entities?idPattern=Streetlight:00[24]")) == [ids[2], ids[4]]
+    assert _ids(ngsi.get(f"/entities?type=Streetlight&id={ids[1]},{ids[3]}")) == [ids[1], ids[3]]
+    assert _ids(ngsi.get("/entities?type=Streetlight&idPattern=Streetlight:00[24]")) == [ids[2], ids[4]]
+    # ids select within types (an EntitySelector needs a type): ids alone are not a query (TP 019_03_05)
+    assert ngsi.get(f"/entities?id={ids[1]}").status_code == 400
     assert _ids(ngsi.get("/entities?attrs=power&limit=100")) == [*ids, "urn:ngsi-ld:Cabinet:1"]
     assert _ids(ngsi.get("/entities?type=Nothing")) == []
 

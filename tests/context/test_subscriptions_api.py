@@ -30,7 +30,7 @@ def test_create_retrieve_list_patch_delete(ngsi: Ngsi) -> None:
     assert body["id"] == sub_id and body["type"] == "Subscription"
     assert body["status"] == "active" and "isActive" not in body
     assert body["notificationTrigger"] == ["attributeCreated", "attributeUpdated"]
-    assert body["notification"]["timesSent"] == 0 and body["notification"]["format"] == "normalized"
+    assert "timesSent" not in body["notification"] and body["notification"]["format"] == "normalized"
     assert body["watchedAttributes"] == ["height"] and body["q"] == "height>100"
 
     generated = create(ngsi, subscription())
@@ -43,7 +43,11 @@ def test_create_retrieve_list_patch_delete(ngsi: Ngsi) -> None:
     assert ngsi.patch(f"/subscriptions/{sub_id}", json={"isActive": False, "throttling": 5}).status_code == 204
     body = ngsi.get(f"/subscriptions/{sub_id}").json()
     assert body["status"] == "paused" and body["throttling"] == 5 and body["q"] == "height>100"
-    assert ngsi.patch(f"/subscriptions/{sub_id}", json={"notification": {"format": "keyValues"}}).status_code == 204
+    # notification is replaced as a whole (clause 5.8.2): without its mandatory endpoint it is refused
+    refused = ngsi.patch(f"/subscriptions/{sub_id}", json={"notification": {"format": "keyValues"}})
+    assert refused.status_code == 400 and "endpoint" in refused.json()["detail"]
+    assert ngsi.patch(f"/subscriptions/{sub_id}", json={
+        "notification": {"format": "keyValues", "endpoint": ENDPOINT}}).status_code == 204
     body = ngsi.get(f"/subscriptions/{sub_id}").json()
     assert body["notification"]["format"] == "keyValues" and body["notification"]["endpoint"]["uri"] == ENDPOINT["uri"]
 

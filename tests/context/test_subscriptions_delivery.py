@@ -109,7 +109,7 @@ def test_create_update_delete_are_notified_in_order(ngsi: Ngsi, receiver: Receiv
     assert "json-ld#context" in headers["Link"]
     status = wait_for(lambda: (s := ngsi.get(f"/subscriptions/{sub_id}").json()["notification"])["timesSent"] == 5
                       and s)
-    assert status["timesFailed"] == 0 and "lastSuccess" in status and status["status"] == "ok"
+    assert "timesFailed" not in status and "lastSuccess" in status and status["status"] == "ok"
 
 
 def test_default_triggers_watched_attributes_and_ld_json(ngsi: Ngsi, receiver: Receiver, suite_link: str) -> None:
@@ -126,7 +126,9 @@ def test_default_triggers_watched_attributes_and_ld_json(ngsi: Ngsi, receiver: R
     bodies = wait_for(lambda: len(receiver.bodies()) >= 2 and receiver.bodies())
     time.sleep(0.3)
     assert len(receiver.bodies()) == 2  # the height change is not watched
-    assert bodies[0]["@context"] == url and bodies[0]["data"][0]["type"] == "Building"
+    # JSON-LD notifications carry the @context in each entity of data (no Link header)
+    assert bodies[0]["data"][0]["@context"] == url and bodies[0]["data"][0]["type"] == "Building"
+    assert "@context" not in bodies[0] and "Link" not in receiver.received[0][1]
     assert bodies[1]["data"][0]["name"] == "x"
     assert receiver.received[0][1]["Content-Type"] == "application/ld+json"
 

@@ -71,7 +71,7 @@ def test_temporal_values_and_query_endpoints(ngsi: Ngsi, sensor_history: None) -
     "timeAt=2026-01-01T00:00:00Z", "timerel=after&timeAt=yesterday",
     "timerel=after&timeAt=2026-01-01T00:00:00Z&endTimeAt=2026-01-02T00:00:00Z",
     "timerel=between&timeAt=2026-01-02T00:00:00Z&endTimeAt=2026-01-01T00:00:00Z",
-    "timeproperty=deletedAt", "lastN=0", "lastN=two", "options=aggregatedValues",
+    "timeproperty=expiresAt", "lastN=0", "lastN=two", "options=aggregatedValues",
     "options=aggregatedValues&aggrMethods=median", "options=aggregatedValues&aggrMethods=sum&aggrPeriodDuration=1h",
     "options=temporalValues,aggregatedValues&aggrMethods=sum", "aggrMethods=sum",
 ])
@@ -169,4 +169,5 @@ def test_simplified_members_of_other_attribute_types_and_sys_attrs(ngsi: Ngsi) -
     assert body["config"] == {"type": "JsonProperty", "jsons": [[{"json": {"rate": 5}}, at]]}
     full = ngsi.get(f"/temporal/entities/{SENSOR}?options=sysAttrs&attrs=owner").json()
     assert set(full) == {"id", "type", "createdAt", "modifiedAt", "owner"}
-    assert full["owner"]["object"] == "urn:ngsi-ld:Agency:a" and full["owner"]["createdAt"].endswith("Z")
+    # a temporal attribute is an array of instances, also when there is one
+    assert full["owner"][0]["object"] == "urn:ngsi-ld:Agency:a" and full["owner"][0]["createdAt"].endswith("Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -19,11 +20,13 @@ from saola.context.api import (
     count_header,
     flag_list,
     int_param,
+    loader_for,
     tenant_known,
 )
 from saola.context.errors import BadRequestData
 from saola.context.http import (
     JSON,
+    JSON_LD,
     ContextDocumentBody,
     JsonBody,
     Reader,
@@ -55,9 +58,25 @@ def _tm(request: Request, session: Session, context: Any) -> TermMap:
     return make_term_map(request, session, context)
 
 
+def _entity_tms(request: Request, session: Session, body: Any) -> Callable[[Any], TermMap]:
+    """The term map of each entity of a batch: its own @context (ld+json), else the request's.
+
+    A @context that cannot be loaded fails that entity only (in the 207 answer)."""
+    def of(item: Any) -> TermMap:
+        has_context = isinstance(item, dict) and item.get("@context") is not None
+        if body.kind == JSON_LD:
+            if not has_context:
+                raise BadRequestData("With application/ld+json each entity needs an @context")
+            return make_term_map(request, session, item["@context"])
+        if isinstance(item, dict) and "@context" in item:
+            raise BadRequestData("With application/json the @context goes in a Link header, not in the body")
+        return make_term_map(request, session, body.context)
+    return of
+
+
 @router.post("/entityOperations/create", openapi_extra=BODY, summary="Batch create entities")
 def batch_create(request: Request, caller: Writer, body: JsonBody, session: DbSession) -> Response:
-    result = batch.batch_create(session, tenant=caller.tenant, body=body.data, tm=_tm(request, session, body.context))
+    result = batch.batch_create(session, tenant=caller.tenant, body=body.data, tm=_entity_tms(request, session, body))
     return _batch_answer(result, created=True)
 
 
@@ -68,7 +87,7 @@ def batch_upsert(
     flags = set(flag_list(options))
     if flags - {"replace", "update"}:
         raise BadRequestData("options must be replace or update")
-    result = batch.batch_upsert(session, tenant=caller.tenant, body=body.data, tm=_tm(request, session, body.context),
+    result = batch.batch_upsert(session, tenant=caller.tenant, body=body.data, tm=_entity_tms(request, session, body),
                                 replace="update" not in flags)
     if result.errors:
         return answer(result.body(), kind=JSON, context=None, status=207)
@@ -85,14 +104,14 @@ def batch_update(
     if flags - {"noOverwrite"}:
         raise BadRequestData("Only options=noOverwrite is allowed here")
     result = batch.batch_update(session, tenant=existing_tenant(session, caller), body=body.data,
-                                tm=_tm(request, session, body.context), no_overwrite="noOverwrite" in flags)
+                                tm=_entity_tms(request, session, body), no_overwrite="noOverwrite" in flags)
     return _batch_answer(result)
 
 
 @router.post("/entityOperations/merge", openapi_extra=BODY, summary="Batch merge entities")
 def batch_merge(request: Request, caller: Writer, body: JsonBody, session: DbSession) -> Response:
     result = batch.batch_merge(session, tenant=existing_tenant(session, caller), body=body.data,
-                               tm=_tm(request, session, body.context))
+                               tm=_entity_tms(request, session, body))
     return _batch_answer(result)
 
 
@@ -105,17 +124,26 @@ def batch_delete(caller: Writer, body: JsonBody, session: DbSession) -> Response
 @router.post("/entityOperations/query", openapi_extra=BODY, summary="Query entities (POST)")
 def batch_query(
     request: Request, caller: Reader, body: JsonBody, session: DbSession, limit: Text = None, offset: Text = None,
-    count: Text = None, options: Text = None, format: Text = None,
+    count: Text = None, options: Text = None, format: Text = None, local: Text = None,
 ) -> Response:
     tm = _tm(request, session, body.context)
+    bool_param(local, "local")
     query, attrs = query_service.build_query_from_body(
         tm, body.data, limit=int_param(limit, "limit"), offset=int_param(offset, "offset"),
         count=bool_param(count, "count"), max_limit=request.app.state.settings.ngsi_ld_max_limit,
     )
+    data = body.data
+    extra = {key: data.get(key) for key in ("pick", "omit", "join", "joinLevel", "datasetId", "lang",
+                                             "geometryProperty")}
+    extra = {key: (",".join(map(str, v)) if isinstance(v, list) else None if v is None else str(v))
+             for key, v in extra.items()}
     rendering = Rendering(request, tm, options=options, format=format, attrs=",".join(attrs) if attrs else None,
-                          pick=None, omit=None, geometry_property=None)
+                          pick=extra["pick"], omit=extra["omit"], geometry_property=extra["geometryProperty"],
+                          lang=extra["lang"], join=extra["join"], join_level=extra["joinLevel"],
+                          dataset_id=extra["datasetId"])
     if not tenant_known(session, caller):
         return answer(rendering.many([]), kind=rendering.kind, context=tm.context, headers=count_header(query, 0))
+    rendering.loader = loader_for(session, caller.tenant)
     page, total = query_service.run_query(session, tenant=caller.tenant, query=query)
     return answer(rendering.many(page), kind=rendering.kind, context=tm.context, headers=count_header(query, total))
 
@@ -123,6 +151,7 @@ def batch_query(
 # --- types and attributes ------------------------------------------------------------------------
 
 
+@router.get("/types/", include_in_schema=False)  # before /types/{type_name:path}, which would take ""
 @router.get("/types", summary="Entity types")
 def list_types(request: Request, caller: Reader, session: DbSession, details: Text = None) -> Response:
     kind = accepted(request, geo=False)
@@ -132,7 +161,7 @@ def list_types(request: Request, caller: Reader, session: DbSession, details: Te
     return answer(body, kind=kind, context=tm.context)
 
 
-@router.get("/types/{type_name}", summary="An entity type")
+@router.get("/types/{type_name:path}", summary="An entity type")
 def type_info(request: Request, type_name: str, caller: Reader, session: DbSession) -> Response:
     kind = accepted(request, geo=False)
     tm = _tm(request, session, _link(request))
@@ -140,6 +169,7 @@ def type_info(request: Request, type_name: str, caller: Reader, session: DbSessi
     return answer(body, kind=kind, context=tm.context)
 
 
+@router.get("/attributes/", include_in_schema=False)
 @router.get("/attributes", summary="Attributes")
 def list_attributes(request: Request, caller: Reader, session: DbSession, details: Text = None) -> Response:
     kind = accepted(request, geo=False)
@@ -149,7 +179,7 @@ def list_attributes(request: Request, caller: Reader, session: DbSession, detail
     return answer(body, kind=kind, context=tm.context)
 
 
-@router.get("/attributes/{attr_name}", summary="An attribute")
+@router.get("/attributes/{attr_name:path}", summary="An attribute")
 def attribute_info(request: Request, attr_name: str, caller: Reader, session: DbSession) -> Response:
     kind = accepted(request, geo=False)
     tm = _tm(request, session, _link(request))

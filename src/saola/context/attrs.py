@@ -16,11 +16,15 @@ from saola.context.jsonld import TermMap
 from saola.context.normalize import (
     ENTITY_MEMBERS,
     check_name,
+    delete_instance,
     is_uri,
     now_iso,
+    null_deletion,
     parse_attributes,
     parse_instance,
+    parse_scopes,
     parse_types,
+    split_deletions,
     stamp,
 )
 from saola.context.representation import VALUE_MEMBER, StoredEntity
@@ -56,11 +60,14 @@ def append_attributes(
     session: Session, *, tenant: str, entity_id: str, body: Any, tm: TermMap, no_overwrite: bool,
 ) -> UpdateResult:
     body = _fragment(body)
+    parsed = parse_attributes(body, tm)  # a bad fragment is BadRequestData, even for a missing entity
     row = entity_row(session, tenant=tenant, entity_id=entity_id, for_update=True)
-    parsed = parse_attributes(body, tm)
     entity = copy.deepcopy(row.data)
     if body.get("type") is not None:
         entity["type"] = list(dict.fromkeys([*entity.get("type", []), *parse_types(body["type"], tm)]))
+    if "scope" in body:  # scope is replaced, or with noOverwrite extended (clause 4.18)
+        scopes = parse_scopes(body["scope"])
+        entity["scope"] = list(dict.fromkeys([*entity.get("scope", []), *scopes])) if no_overwrite else scopes
     now = now_iso()
     result = UpdateResult()
     for iri, instances in parsed.items():
@@ -83,11 +90,28 @@ def append_attributes(
 def update_attributes(session: Session, *, tenant: str, entity_id: str, body: Any, tm: TermMap) -> UpdateResult:
     """PATCH /entities/{id}/attrs: only attributes (and datasetIds) that exist are changed."""
     body = _fragment(body)
+    kept, deletions = split_deletions(body, tm)
+    parsed = parse_attributes(kept, tm)
     row = entity_row(session, tenant=tenant, entity_id=entity_id, for_update=True)
-    parsed = parse_attributes(body, tm)
     entity = copy.deepcopy(row.data)
     now = now_iso()
     result = UpdateResult()
+    changed = False
+    if body.get("type") is not None:  # types are added (an entity keeps the types it has)
+        entity["type"] = list(dict.fromkeys([*entity.get("type", []), *parse_types(body["type"], tm)]))
+        changed = True
+    if "scope" in body:  # like an attribute: only an existing scope is updated
+        scopes = parse_scopes(body["scope"])
+        if "scope" in entity:
+            entity["scope"] = scopes
+            changed = True
+        else:
+            result.not_updated.append({"attributeName": "scope", "reason": "The entity has no scope"})
+    for iri, dataset_id in deletions.items():
+        if delete_instance(entity, iri, dataset_id):
+            result.updated.append(tm.compact(iri))
+        else:
+            result.not_updated.append({"attributeName": tm.compact(iri), "reason": "No such attribute (or datasetId)"})
     for iri, instances in parsed.items():
         name = tm.compact(iri)
         existing = {i.get("datasetId") for i in entity.get(iri, [])}
@@ -97,7 +121,7 @@ def update_attributes(session: Session, *, tenant: str, entity_id: str, body: An
         if kept:
             _put(entity, iri, kept, now)
             result.updated.append(name)
-    if result.updated:
+    if result.updated or changed:
         entity["modifiedAt"] = now
         store.replace_entity(session, row, entity)
     return result
@@ -126,7 +150,15 @@ def partial_update(session: Session, *, tenant: str, entity_id: str, attr: str, 
     entity = copy.deepcopy(row.data)
     dataset_id = body.get("datasetId")
     index = _instance_index(entity, iri, dataset_id, attr)
+    deleted, _ = null_deletion(body)
+    if deleted:  # NGSI-LD Null deletes the instance
+        delete_instance(entity, iri, dataset_id)
+        entity["modifiedAt"] = now_iso()
+        store.replace_entity(session, row, entity)
+        return
     old = entity[iri][index]
+    if "type" in body and body["type"] != old.get("type", "Property"):
+        raise BadRequestData(f"{attr!r} is a {old.get('type', 'Property')}: a partial update cannot change its type")
     kind = body.get("type", old.get("type", "Property"))
     member = VALUE_MEMBER.get(kind) if isinstance(kind, str) else None
     filled = dict(body)
@@ -159,6 +191,14 @@ def delete_attribute(
     session: Session, *, tenant: str, entity_id: str, attr: str, tm: TermMap, dataset_id: str | None,
     delete_all: bool,
 ) -> None:
+    if attr == "scope":  # the scope of the entity is deleted like an attribute
+        row = entity_row(session, tenant=tenant, entity_id=entity_id, for_update=True)
+        if "scope" not in row.data:
+            raise ResourceNotFound("The entity has no scope")
+        entity = {k: v for k, v in copy.deepcopy(row.data).items() if k != "scope"}
+        entity["modifiedAt"] = now_iso()
+        store.replace_entity(session, row, entity)
+        return
     iri = _attr_iri(attr, tm)
     row = entity_row(session, tenant=tenant, entity_id=entity_id, for_update=True)
     entity = copy.deepcopy(row.data)

@@ -17,16 +17,18 @@ from saola.context.jsonld import TermMap
 from saola.context.models import NgsiEntity
 from saola.context.normalize import (
     check_entity_id,
+    delete_instance,
     now_iso,
     parse_attribute,
     parse_attributes,
     parse_entity,
     parse_types,
+    split_deletions,
     stamp,
 )
-from saola.context.representation import StoredEntity, attributes
+from saola.context.representation import VALUE_MEMBER, StoredEntity, attributes
 
-NGSI_NULL = "urn:ngsi-ld:null"
+VALUE_MEMBERS = frozenset(VALUE_MEMBER.values())
 
 
 def new_entity(body: Any, tm: TermMap) -> StoredEntity:
@@ -101,19 +103,27 @@ def merge_into(current: StoredEntity, body: dict[str, Any], tm: TermMap) -> Stor
     types = body.get("type", body.get("@type"))
     if types is not None:
         entity["type"] = list(dict.fromkeys([*entity.get("type", []), *parse_types(types, tm)]))
-    deletions = {name for name, value in body.items() if value == NGSI_NULL or (
-        isinstance(value, dict) and NGSI_NULL in (value.get("value"), value.get("object")))}
-    parsed = parse_attributes({k: v for k, v in body.items() if k not in deletions}, tm)
-    for name in deletions:
-        entity.pop(tm.expand(name), None)
+    kept, deletions = split_deletions(body, tm)
+    parsed = parse_attributes(kept, tm)
+    for iri, dataset_id in deletions.items():
+        delete_instance(entity, iri, dataset_id)
     for iri, instances in parsed.items():
         old = entity.get(iri, [])
         stamp(instances, old, now)
+        before = {i.get("datasetId"): i for i in old}
+        # merge-patch reaches into the attribute: members and sub-attributes not sent are kept
+        instances = [_merge_instance(before[i.get("datasetId")], i) if i.get("datasetId") in before else i
+                     for i in instances]
         replaced = {i.get("datasetId") for i in instances}
         entity[iri] = instances + [i for i in old if i.get("datasetId") not in replaced]
         entity[iri].sort(key=lambda i: "datasetId" in i)
     entity["modifiedAt"] = now
     return entity
+
+
+def _merge_instance(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in old.items() if k not in VALUE_MEMBERS and k != "type"}
+    return kept | new
 
 
 def upsert_parsed(session: Session, *, tenant: str, entity: StoredEntity, replace: bool) -> bool:

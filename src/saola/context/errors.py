@@ -57,8 +57,9 @@ class TooManyResults(NgsiLdError):
 
 
 class LdContextNotAvailable(NgsiLdError):
+    # 504: the OpenAPI of V1.8.1 answers a failed @context download with GatewayTimeout
     type_uri = _ERRORS + "LdContextNotAvailable"
-    status = 503
+    status = 504
     title = "@context not available"
 
 

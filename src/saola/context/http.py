@@ -53,6 +53,8 @@ CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _TENANT = re.compile(r"[A-Za-z0-9_\-.]{1,255}")
 _SAOLA = "https://saola.city/problems/ngsi-ld/"
+# ``/entities/`` or ``/entities//attrs...``: an operation on an entity whose id is empty
+_EMPTY_ENTITY_ID = re.compile(r"/ngsi-ld/v1/(temporal/)?entities/(/|$)")
 
 
 class Unauthenticated(NgsiLdError):
@@ -111,6 +113,9 @@ def install(app: FastAPI) -> None:
 
     async def _ngsi(request: Request, exc: Exception) -> Response:
         error = _translate(exc)
+        if isinstance(exc, StarletteHTTPException) and exc.status_code in (404, 405) \
+                and _EMPTY_ENTITY_ID.search(request.url.path):
+            error = BadRequestData("The entity id is missing from the path")
         if error.status >= 500:
             log.error("unhandled NGSI-LD error", extra={"path": request.url.path}, exc_info=exc)
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
@@ -152,7 +157,33 @@ def _tenant(request: Request) -> str:
     return value
 
 
+_ALLOWED_PARAMS: dict[int, frozenset[str]] = {}
+
+
+def _query_parameter_names(dependant: Any) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_parameter_names(sub)
+    return names
+
+
+def _check_query_parameters(request: Request) -> None:
+    """InvalidRequest for a query parameter that the operation does not define (clause 6.3.20)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    allowed = _ALLOWED_PARAMS.get(id(route))
+    if allowed is None:
+        allowed = frozenset(_query_parameter_names(dependant))
+        _ALLOWED_PARAMS[id(route)] = allowed
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise InvalidRequest(f"Unknown query parameter(s) for this operation: {', '.join(unknown)[:200]}")
+
+
 def _check_access(request: Request, principal: Principal | None, *, write: bool) -> Caller:
+    _check_query_parameters(request)
     tenant = _tenant(request)
     anonymous = request.app.state.settings.ngsi_ld_anonymous
     if principal is None:
@@ -204,6 +235,7 @@ def existing_tenant(session: Session, caller: Caller) -> str:
 class Body:
     data: Any
     context: Any  # the request's @context: from the body (ld+json) or the Link header, None = core
+    kind: str = JSON  # the media type of the body
 
 
 def media_type(value: str | None) -> str:
@@ -252,17 +284,18 @@ async def _read_body(request: Request, *, plain_context_allowed: bool) -> Body:
     if kind == JSON_LD:
         if link is not None:
             raise BadRequestData("With application/ld+json the @context goes in the body, not in a Link header")
-        if not isinstance(data, (dict, list)) or data == []:
-            return Body(data, None)  # the operation itself rejects the shape
-        items = data if isinstance(data, list) else [data]
-        contexts = [item.get("@context") if isinstance(item, dict) else None for item in items]
-        if any(c is None for c in contexts):
+        if isinstance(data, list):
+            # a batch: each entity carries its @context, one without fails alone (see api_ops)
+            contexts = [item.get("@context") for item in data if isinstance(item, dict)]
+            return Body(data, next((c for c in contexts if c is not None), None), JSON_LD)
+        if not isinstance(data, dict):
+            return Body(data, None, JSON_LD)  # the operation itself rejects the shape
+        if data.get("@context") is None:
             raise BadRequestData("application/ld+json bodies need an @context")
-        return Body(data, contexts[0])
-    items = data if isinstance(data, list) else [data]
-    if any(isinstance(item, dict) and "@context" in item for item in items):
+        return Body(data, data["@context"], JSON_LD)
+    if isinstance(data, dict) and "@context" in data:
         raise BadRequestData("With application/json the @context goes in a Link header, not in the body")
-    return Body(data, link)
+    return Body(data, link, kind)
 
 
 JsonBody = Annotated[Body, Depends(json_body)]
@@ -368,6 +401,12 @@ def answer(
             body = [{**item, "@context": value} for item in body]
         elif isinstance(body, dict) and body.get("type") != "FeatureCollection":
             body = {**body, "@context": value}
+    elif kind == GEO_JSON:
+        # GeoJSON has no Link header convention of its own: the Feature or FeatureCollection carries
+        # the @context (clause 4.5.16), the Link header is sent as well.
+        if isinstance(body, dict):
+            body = {**body, "@context": context if context is not None else CORE_CONTEXT_URL}
+        out_headers["Link"] = context_link(context)
     else:
         out_headers["Link"] = context_link(context)
     return JSONResponse(body, status_code=status, media_type=kind, headers=out_headers)

@@ -7,7 +7,7 @@ look-ups. Full JSON-LD expansion per entity would be far too slow for a broker.
 Documents come from a custom loader: the core @context is shipped in the package and answered for
 every known core-context URL; contexts registered through ``/jsonldContexts`` come from the
 database; any other http(s) URL is fetched with a short timeout and cached in memory and in the
-database. A context that cannot be loaded raises :class:`LdContextNotAvailable` (503).
+database. A context that cannot be loaded raises :class:`LdContextNotAvailable` (504).
 """
 
 from __future__ import annotations
@@ -102,7 +102,18 @@ class TermMap:
             rest = iri[len(self.vocab):]
             if rest and ":" not in rest and "/" not in rest and "#" not in rest and rest not in self.terms:
                 return rest
-        return iri
+        return self._compact_iri(iri)
+
+    def _compact_iri(self, iri: str) -> str:
+        """A compact IRI ``prefix:suffix`` (JSON-LD IRI compaction), e.g. ``ngsi-ld:default-context/x``
+        when the term ``x`` of the default vocabulary is taken by another IRI; else the IRI itself."""
+        best = iri
+        for prefix, base in self.prefixes.items():
+            if iri.startswith(base) and len(iri) > len(base):
+                candidate = f"{prefix}:{iri[len(base):]}"
+                if len(candidate) < len(best) and candidate not in self.terms and "//" not in candidate:
+                    best = candidate
+        return best
 
 
 class ContextProcessor:

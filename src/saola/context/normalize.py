@@ -11,6 +11,7 @@ with the request's :class:`~saola.context.jsonld.TermMap`. Anything malformed ra
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,13 +37,77 @@ ENTITY_MEMBERS = frozenset({"id", "@id", "type", "@type", "scope", "createdAt", 
                             "@context"})
 
 
+NGSI_NULL = "urn:ngsi-ld:null"
+_NULL_MEMBERS = {"value": NGSI_NULL, "object": NGSI_NULL, "vocab": NGSI_NULL, "json": NGSI_NULL,
+                 "languageMap": {"@none": NGSI_NULL}, "valueList": [NGSI_NULL], "objectList": [NGSI_NULL]}
+
+
+def null_deletion(raw: Any) -> tuple[bool, str | None]:
+    """Whether an attribute fragment is NGSI-LD Null (clause 4.5.0: delete it), and its datasetId.
+
+    NGSI-LD Null is ``"urn:ngsi-ld:null"`` as the attribute's value (concise), or as its ``value``,
+    ``object``, ``vocab`` or ``json`` member, ``{"@none": "urn:ngsi-ld:null"}`` as its
+    ``languageMap``, or ``["urn:ngsi-ld:null"]`` as its ``valueList``/``objectList``.
+    """
+    if raw == NGSI_NULL:
+        return True, None
+    if isinstance(raw, dict):
+        for member, null in _NULL_MEMBERS.items():
+            if member in raw and raw[member] == null:
+                dataset = raw.get("datasetId")
+                return True, dataset if isinstance(dataset, str) else None
+    return False, None
+
+
+def split_deletions(body: dict[str, Any], tm: TermMap) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """The members of a fragment that are not NGSI-LD Null, and the deletions (IRI → datasetId)."""
+    kept: dict[str, Any] = {}
+    deletions: dict[str, str | None] = {}
+    for name, value in body.items():
+        deleted, dataset = (False, None) if name in ENTITY_MEMBERS else null_deletion(value)
+        if deleted:
+            deletions[tm.expand(check_name(name))] = dataset
+        else:
+            kept[name] = value
+    return kept, deletions
+
+
+def delete_instance(entity: StoredEntity, iri: str, dataset_id: str | None) -> bool:
+    """Remove the instance of ``iri`` with ``dataset_id`` (None: the default one); False when absent."""
+    instances = entity.get(iri)
+    if not instances:
+        return False
+    left = [i for i in instances if i.get("datasetId") != dataset_id]
+    if len(left) == len(instances):
+        return False
+    if left:
+        entity[iri] = left
+    else:
+        del entity[iri]
+    return True
+
+
 def now_iso(now: datetime | None = None) -> str:
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+# Invisible characters that RFC 3987 forbids or warns against in IRIs: an id carrying one reads the
+# same as another id in logs and UIs (bidi controls and other format characters, separators,
+# noncharacters, variation selectors, Hangul fillers, the blank Braille pattern).
+_INVISIBLE_EXTRA = frozenset([0x115F, 0x1160, 0x3164, 0xFFA0, 0x2800])
+
+
+def _invisible(char: str) -> bool:
+    code = ord(char)
+    return (unicodedata.category(char) in ("Cf", "Zs", "Zl", "Zp", "Cn", "Co", "Cs")
+            or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+            or 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE or code in _INVISIBLE_EXTRA)
+
+
 def is_uri(text: Any) -> bool:
-    return isinstance(text, str) and len(text) <= 1024 and _URI.fullmatch(text) is not None
+    return (isinstance(text, str) and len(text) <= 1024 and _URI.fullmatch(text) is not None
+            and (text.isascii() or not any(_invisible(c) for c in text if ord(c) > 0x7F)))
 
 
 def check_entity_id(entity_id: Any) -> str:
@@ -52,7 +117,8 @@ def check_entity_id(entity_id: Any) -> str:
 
 
 def check_name(name: Any, what: str = "attribute name") -> str:
-    if not isinstance(name, str) or not name or len(name) > 512 or _NAME_FORBIDDEN.search(name):
+    if not isinstance(name, str) or not name or len(name) > 512 or _NAME_FORBIDDEN.search(name) \
+            or name.startswith("@"):  # the form of JSON-LD keywords
         raise BadRequestData(f"Invalid {what} {str(name)[:100]!r}")
     return name
 

@@ -25,11 +25,11 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from saola.context import subscription_matching as matching
 from saola.context import subscriptions as service
-from saola.context.jsonld import CORE_CONTEXT_URL, ContextProcessor
+from saola.context.jsonld import CORE_CONTEXT_URL, CORE_CONTEXT_URLS, ContextProcessor
 from saola.context.subscription_models import NgsiNotification, NgsiSubscription
 from saola.core.db import unit_of_work, utcnow
 
@@ -85,7 +85,7 @@ class Notifier:
 
     def _match_one(self, topic: str, payload: dict[str, Any]) -> int:
         with unit_of_work(self.factory) as session:
-            return matching.match_event(session, self.processor, topic, payload)
+            return matching.match_event(session, self.processor, topic, payload, self.app.state.settings)
 
     async def _match(self) -> None:
         async for event in self.subscription:
@@ -99,7 +99,7 @@ class Notifier:
 
     def _due(self) -> list[int]:
         with unit_of_work(self.factory) as session:
-            matching.periodic_due(session, self.processor)
+            matching.periodic_due(session, self.processor, self.app.state.settings)
             session.flush()
             rows = session.execute(select(NgsiNotification.subscription_pk).where(
                 NgsiNotification.delivered.is_(False), NgsiNotification.next_attempt_at <= utcnow(),
@@ -124,8 +124,9 @@ class Notifier:
 
     # --- delivering -------------------------------------------------------------------------
 
-    def _head(self, pk: int) -> tuple[int, dict[str, Any], dict[str, Any], str] | None:
-        """The first undelivered notification of a subscription if it is due: (id, payload, definition, status)."""
+    def _head(self, pk: int) -> tuple[int, int, dict[str, Any], dict[str, Any], str] | None:
+        """The first undelivered notification of a subscription if it is due:
+        (id, attempts so far, payload, definition, status)."""
         with unit_of_work(self.factory) as session:
             row = session.get(NgsiSubscription, pk)
             note = session.scalars(select(NgsiNotification).where(
@@ -133,29 +134,28 @@ class Notifier:
             ).order_by(NgsiNotification.sequence).limit(1)).first()
             if row is None or note is None or note.next_attempt_at > utcnow():
                 return None
-            return note.id, note.payload, row.definition, service.status(row)
+            return note.id, note.attempts, note.payload, row.definition, service.status(row)
 
-    def _record(self, note_id: int, ok: bool) -> None:
+    def _sending(self, pk: int) -> None:
+        """Count a delivery attempt before it is made, so a receiver that reads the subscription as soon as the
+        notification arrives sees it (timesSent, lastNotification)."""
         with unit_of_work(self.factory) as session:
-            note = session.get(NgsiNotification, note_id)
-            if note is None:
-                return
-            row = session.get(NgsiSubscription, note.subscription_pk)
-            now = utcnow()
-            note.attempts += 1
+            session.execute(update(NgsiSubscription).where(NgsiSubscription.id == pk).values(
+                times_sent=NgsiSubscription.times_sent + 1, last_notification=utcnow()))
+
+    def _record(self, pk: int, note_id: int, attempts: int, ok: bool) -> None:
+        """The outcome of one attempt. Plain UPDATEs: the subscription may have been deleted meanwhile."""
+        now = utcnow()
+        with unit_of_work(self.factory) as session:
             if ok:
-                note.delivered = True
+                values: dict[str, Any] = {"delivered": True, "attempts": attempts + 1}
             else:
-                delay = min(self.config.backoff_cap, self.config.backoff_base * 2 ** (note.attempts - 1))
-                note.next_attempt_at = now + timedelta(seconds=delay)
-            if row is not None:
-                row.times_sent += 1
-                row.last_notification = now
-                if ok:
-                    row.last_success = now
-                else:
-                    row.times_failed += 1
-                    row.last_failure = now
+                delay = min(self.config.backoff_cap, self.config.backoff_base * 2 ** attempts)
+                values = {"attempts": attempts + 1, "next_attempt_at": now + timedelta(seconds=delay)}
+            session.execute(update(NgsiNotification).where(NgsiNotification.id == note_id).values(**values))
+            outcome = {"last_success": now} if ok else {
+                "last_failure": now, "times_failed": NgsiSubscription.times_failed + 1}
+            session.execute(update(NgsiSubscription).where(NgsiSubscription.id == pk).values(**outcome))
 
     def _drop(self, note_id: int) -> None:
         with unit_of_work(self.factory) as session:
@@ -168,10 +168,11 @@ class Notifier:
             head = await asyncio.to_thread(self._head, pk)
             if head is None:
                 return
-            note_id, payload, definition, status = head
+            note_id, attempts, payload, definition, status = head
             if status != "active":  # paused or expired: what was queued is not sent
                 await asyncio.to_thread(self._drop, note_id)
                 continue
+            await asyncio.to_thread(self._sending, pk)
             try:
                 await self.send(definition, payload)
                 ok = True
@@ -179,21 +180,23 @@ class Notifier:
                 log.info("notification delivery failed", extra={"subscription": payload.get("subscriptionId"),
                                                                  "error": str(exc)[:300]})
                 ok = False
-            await asyncio.to_thread(self._record, note_id, ok)
+            await asyncio.to_thread(self._record, pk, note_id, attempts, ok)
             if not ok:
                 return
 
     async def send(self, definition: dict[str, Any], payload: dict[str, Any]) -> None:
         endpoint = definition["expanded"]["notification"]["endpoint"]
-        context = definition.get("context")
+        context = matching.notification_context(definition)
         accept = endpoint.get("accept", "application/json")
         headers = {"Content-Type": accept}
         body = dict(payload)
-        if accept == "application/ld+json":
-            body["@context"] = context if context is not None else CORE_CONTEXT_URL
+        if accept == "application/ld+json":  # each entity of data is a JSON-LD document of its own
+            value = context if context is not None else CORE_CONTEXT_URL
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            body["data"] = [{**item, "@context": value} for item in payload.get("data", [])]
         else:
-            url = context if isinstance(context, str) else CORE_CONTEXT_URL
-            headers["Link"] = f'<{url}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
+            headers["Link"] = f'<{_link_url(context)}>; rel="{CONTEXT_REL}"; type="application/ld+json"'
         for pair in endpoint.get("receiverInfo", []):
             headers[pair["key"]] = pair["value"]
         timeout = min(self.config.timeout, endpoint.get("timeout", 1e9) / 1000)
@@ -207,6 +210,18 @@ class Notifier:
         response = await self.client.post(uri, content=json.dumps(body), headers=headers, timeout=timeout)
         if response.status_code >= 300:
             raise DeliveryError(f"{uri} answered {response.status_code}")
+
+
+def _link_url(context: Any) -> str:
+    """The one @context URL a Link header can name: the context when it is a URL (or a list holding one URL
+    besides the core context), else the core context."""
+    if isinstance(context, str):
+        return context
+    items = context if isinstance(context, list) else [context]
+    urls = [c for c in items if isinstance(c, str) and c not in CORE_CONTEXT_URLS]
+    if len(urls) == 1 and all(isinstance(c, str) for c in items):
+        return urls[0]
+    return CORE_CONTEXT_URL
 
 
 def _mqtt_publish(uri: str, message: str, info: dict[str, str], timeout: float) -> None:

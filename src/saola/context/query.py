@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from saola.context import geo, query_language
-from saola.context.errors import BadRequestData, OperationNotSupported, TooManyResults
+from saola.context.errors import BadRequestData, TooManyResults
 from saola.context.jsonld import TermMap
-from saola.context.models import NgsiAttributeValue, NgsiEntity, NgsiEntityType, NgsiGeoBox
-from saola.context.normalize import check_entity_id, check_name
+from saola.context.models import BoxOverlaps, NgsiAttributeValue, NgsiEntity, NgsiEntityType, NgsiGeoBox
+from saola.context.normalize import ENTITY_MEMBERS, check_entity_id, check_name
 from saola.context.representation import StoredEntity, attributes
 
 DEFAULT_LIMIT = 20
@@ -107,6 +107,8 @@ class EntityQuery:
     offset: int = 0
     count: bool = False
     tm: TermMap | None = field(default=None, repr=False)
+    # several EntitySelectors (POST query): an entity matches one of them (type node, ids, idPattern)
+    selectors: list[tuple[TypeNode | None, list[str] | None, re.Pattern[str] | None]] | None = None
 
 
 def build_query(
@@ -127,6 +129,9 @@ def build_query(
         except (re.error, RecursionError, OverflowError):
             raise BadRequestData("idPattern is not a valid regular expression") from None
     if attrs:
+        for name in attrs:
+            if name in ENTITY_MEMBERS:
+                raise BadRequestData(f"{name!r} is not an attribute name")
         query.attrs = [tm.expand(check_name(a)) for a in attrs]
     if q:
         query.q = query_language.parse_q(q)
@@ -135,9 +140,9 @@ def build_query(
     query.geo = geo.parse_geoquery(georel, geometry, coordinates, geoproperty)
     if query.geo is not None and geoproperty:
         query.geo = _with_geoproperty(query.geo, tm.expand(check_name(geoproperty)))
-    if require_filter and not any([query.types, query.ids, query.id_pattern, query.attrs, query.q, query.geo,
-                                   query.scope_q]):
-        raise BadRequestData("Give at least one of type, id, idPattern, attrs, q, geo-query or scopeQ")
+    # Entity ids and idPatterns select within types (an EntitySelector needs a type, clause 5.2.33)
+    if require_filter and not any([query.types, query.attrs, query.q, query.geo, query.scope_q]):
+        raise BadRequestData("Give at least one of type, attrs, q, geo-query or scopeQ (or local=true)")
     query.limit = DEFAULT_LIMIT if limit is None else limit
     query.offset = offset or 0
     if query.limit < 0 or query.offset < 0:
@@ -165,11 +170,11 @@ def build_query_from_body(
     selectors = data.get("entities") or []
     if not isinstance(selectors, list) or not all(isinstance(s, dict) for s in selectors):
         raise BadRequestData("entities must be a list of EntitySelector objects")
-    if len(selectors) > 1 and any(set(s) - {"type"} for s in selectors):
-        raise OperationNotSupported("Several entity selectors are only supported with types alone")
+    if len(selectors) > 1:
+        return _several_selectors(tm, data, selectors, limit=limit, offset=offset, count=count,
+                                  max_limit=max_limit)
     selector = selectors[0] if selectors else {}
-    type_expr = ",".join(str(s.get("type")) for s in selectors if s.get("type")) if len(selectors) > 1 \
-        else selector.get("type")
+    type_expr = selector.get("type")
     geo_q = data.get("geoQ") or {}
     attrs = data.get("attrs")
     if not isinstance(geo_q, dict) or (attrs is not None and not isinstance(attrs, list)):
@@ -187,9 +192,39 @@ def build_query_from_body(
     return query, attrs
 
 
+def _several_selectors(
+    tm: TermMap, data: dict[str, Any], selectors: list[dict[str, Any]], *, limit: int | None, offset: int | None,
+    count: bool, max_limit: int,
+) -> tuple[EntityQuery, list[str] | None]:
+    parts: list[tuple[TypeNode | None, list[str] | None, re.Pattern[str] | None]] = []
+    for selector in selectors:
+        if set(selector) - {"type", "id", "idPattern"} or not all(isinstance(v, str) for v in selector.values()):
+            raise BadRequestData("An EntitySelector has type, id and idPattern strings")
+        one = build_query(tm, type=selector.get("type"), id=selector.get("id"),
+                          id_pattern=selector.get("idPattern"), require_filter=False, count=True)
+        parts.append((one.types, one.ids, one.id_pattern))
+    rest = {k: v for k, v in data.items() if k != "entities"}
+    query, attrs = build_query_from_body(tm, rest, limit=limit, offset=offset, count=count, max_limit=max_limit)
+    query.selectors = parts
+    if all(node is not None for node, _, _ in parts):
+        query.types = ("or", [node for node, _, _ in parts])
+    if all(ids for _, ids, _ in parts):
+        query.ids = list(dict.fromkeys(i for _, ids, _ in parts for i in ids or []))
+    return query, attrs
+
+
+def _selector_matches(selector: tuple[TypeNode | None, list[str] | None, re.Pattern[str] | None],
+                      entity: StoredEntity) -> bool:
+    node, ids, pattern = selector
+    if node is not None and not type_matches(node, entity.get("type", [])):
+        return False
+    if ids is not None and entity["id"] not in ids:
+        return False
+    return pattern is None or ids is not None or pattern.search(entity["id"]) is not None
+
+
 def _hint_condition(hint: query_language.Hint, tenant: str) -> ColumnElement[bool] | None:
-    base = [NgsiAttributeValue.entity_pk == NgsiEntity.id, NgsiAttributeValue.tenant == tenant,
-            NgsiAttributeValue.attr_iri == hint.attr_iri]
+    base = [NgsiAttributeValue.tenant == tenant, NgsiAttributeValue.attr_iri == hint.attr_iri]
     value_conditions: list[ColumnElement[bool]] = []
     values = hint.value if hint.op == "in" else (hint.value,)
     if hint.op == "exists":
@@ -214,7 +249,10 @@ def _hint_condition(hint: query_language.Hint, tenant: str) -> ColumnElement[boo
         value_conditions.append(operators[hint.op])
     if value_conditions:
         base.append(or_(*value_conditions))
-    return exists(select(NgsiAttributeValue.id).where(*base))
+    return NgsiEntity.id.in_(select(NgsiAttributeValue.entity_pk).where(*base))
+
+
+_HINT_RANK = {"==": 0, "in": 0, "range": 1, ">": 2, ">=": 2, "<": 2, "<=": 2, "exists": 3}
 
 
 def _conditions(query: EntityQuery, tenant: str) -> list[ColumnElement[bool]]:
@@ -230,19 +268,23 @@ def _conditions(query: EntityQuery, tenant: str) -> list[ColumnElement[bool]]:
         conditions.append(exists(select(NgsiAttributeValue.id).where(
             NgsiAttributeValue.entity_pk == NgsiEntity.id, NgsiAttributeValue.tenant == tenant,
             NgsiAttributeValue.attr_iri.in_(query.attrs))))
+    # The q and geo pre-filters are `id IN (index lookup)` so the database starts from the few
+    # candidates they give; only the most selective q hint goes to SQL (equality, then range, then
+    # existence), the exact q filter checks the others on the candidates (several correlated
+    # pre-filters made SQLite probe a value index once per entity: bench/context_bench.py).
     if query.q is not None:
-        for hint in query_language.sql_hints(query.q, query.tm.expand):
+        hints = sorted(query_language.sql_hints(query.q, query.tm.expand), key=lambda h: _HINT_RANK.get(h.op, 3))
+        for hint in hints:
             condition = _hint_condition(hint, tenant)
             if condition is not None:
                 conditions.append(condition)
+                break
     if query.geo is not None:
         box = geo.bbox_filter(query.geo)
-        geo_conditions = [NgsiGeoBox.entity_pk == NgsiEntity.id, NgsiGeoBox.attr_iri == query.geo.geoproperty]
+        geo_conditions = [NgsiGeoBox.attr_iri == query.geo.geoproperty]
         if box is not None:
-            west, south, east, north = box
-            geo_conditions += [NgsiGeoBox.min_lon <= east, NgsiGeoBox.max_lon >= west,
-                               NgsiGeoBox.min_lat <= north, NgsiGeoBox.max_lat >= south]
-        conditions.append(exists(select(NgsiGeoBox.id).where(and_(*geo_conditions))))
+            geo_conditions.append(BoxOverlaps(*box))  # GiST on PostgreSQL, see models.BoxOverlaps
+        conditions.append(NgsiEntity.id.in_(select(NgsiGeoBox.entity_pk).where(*geo_conditions)))
     return conditions
 
 
@@ -252,6 +294,9 @@ def _exact_filter(query: EntityQuery) -> Callable[[StoredEntity], bool] | None:
     if query.types is not None and not isinstance(query.types, str):
         node = query.types
         tests.append(lambda e: type_matches(node, e.get("type", [])))
+    if query.selectors:
+        selectors = query.selectors
+        tests.append(lambda e: any(_selector_matches(sel, e) for sel in selectors))
     if query.id_pattern is not None:
         pattern = query.id_pattern
         tests.append(lambda e: pattern.search(e["id"]) is not None)

@@ -16,13 +16,14 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from saola.context import geo, query_language
-from saola.context.errors import NgsiLdError
+from saola.context import geo, query, query_language
+from saola.context.errors import LdContextNotAvailable, NgsiLdError
 from saola.context.jsonld import ContextProcessor, TermMap, fetch_remote
+from saola.context.mirror import mirrored
 from saola.context.models import NgsiContext, NgsiEntity
-from saola.context.render import render_entity
 from saola.context.representation import StoredEntity, attributes
 from saola.context.subscription_models import NgsiNotification, NgsiSubscription
+from saola.context.subscription_render import notified_entity
 from saola.context.subscriptions import now_text, status
 from saola.core.db import utcnow
 
@@ -31,8 +32,9 @@ _LOCAL_CONTEXT = re.compile(r"/ngsi-ld/v1/jsonldContexts/([^/?#]+)")
 # --- term maps outside a request -----------------------------------------------------------------
 
 
-def context_term_map(processor: ContextProcessor, session: Session, context: Any) -> TermMap:
-    """The term map of a stored subscription's @context (hosted documents from the database)."""
+def context_term_map(processor: ContextProcessor, session: Session, context: Any, settings: Any = None) -> TermMap:
+    """The term map of a stored subscription's @context: hosted or cached documents from the database, then the
+    offline mirror, then (unless ``settings`` turn fetching off) the network."""
 
     def source(url: str) -> dict[str, Any] | None:
         match = _LOCAL_CONTEXT.fullmatch(urlsplit(url).path)
@@ -41,9 +43,28 @@ def context_term_map(processor: ContextProcessor, session: Session, context: Any
             if row is not None:
                 return row.body
         cached = session.scalars(select(NgsiContext).where(NgsiContext.url == url)).first()
-        return cached.body if cached is not None else fetch_remote(url)
+        if cached is not None:
+            return cached.body
+        document = mirrored(getattr(settings, "ngsi_ld_context_mirror", None), url)
+        if document is not None:
+            return document
+        if not getattr(settings, "ngsi_ld_fetch_contexts", True):
+            raise LdContextNotAvailable(f"The @context {url} is not cached and fetching contexts is turned off")
+        return fetch_remote(url)
 
     return processor.term_map(context, source)
+
+
+def _output_term_map(processor: ContextProcessor, session: Session, row: NgsiSubscription, tm: TermMap,
+                     settings: Any) -> TermMap:
+    """The term map notifications are compacted with: the subscription's jsonldContext, else its @context."""
+    url = row.definition["expanded"].get("jsonldContext")
+    return context_term_map(processor, session, url, settings) if url else tm
+
+
+def notification_context(definition: dict[str, Any]) -> Any:
+    """The @context a notification names: the subscription's jsonldContext, else the one it was created with."""
+    return definition["expanded"].get("jsonldContext") or definition.get("context")
 
 
 # --- matching ------------------------------------------------------------------------------------
@@ -53,7 +74,7 @@ def selects(expanded: dict[str, Any], entity: StoredEntity) -> bool:
     """Whether the entities selectors, q, geoQ and scopeQ of a subscription accept ``entity``."""
     selectors = expanded.get("entities")
     return not selectors or any(
-        s["type"] in entity.get("type", []) and s.get("id", entity["id"]) == entity["id"]
+        query.type_matches(s["type"], entity.get("type", [])) and s.get("id", entity["id"]) == entity["id"]
         and ("idPattern" not in s or re.fullmatch(s["idPattern"], entity["id"]) is not None) for s in selectors)
 
 
@@ -80,39 +101,50 @@ def _fired(expanded: dict[str, Any], topic: str, changed: list[str], before: Sto
         triggers |= {"attributeCreated", "attributeUpdated", "attributeDeleted"}
     watched = expanded.get("watchedAttributes")
     if topic.endswith("deleted"):
-        return "entityDeleted" in triggers
+        present = [iri for iri, _ in attributes(before or {})]
+        return "entityDeleted" in triggers or (
+            "attributeDeleted" in triggers and bool(present) and (not watched or bool(set(watched) & set(present))))
     if topic.endswith("created"):
         if "entityCreated" in triggers:
             return True
         present = [iri for iri, _ in attributes(after or {})]
         return "attributeCreated" in triggers and (not watched or bool(set(watched) & set(present)))
-    for iri in changed:
-        if watched and iri not in watched:
-            continue
-        kind = "attributeCreated" if iri not in (before or {}) else "attributeDeleted" if iri not in (
-            after or {}) else "attributeUpdated"
-        if kind in triggers:
-            return True
-    return False
+    return any(bool(_change_kinds(iri, before, after) & triggers) for iri in changed
+               if not watched or iri in watched)
 
 
-def notification_body(row: NgsiSubscription, entities: list[StoredEntity], tm: TermMap,
-                      deleted: bool = False) -> dict[str, Any]:
+def _change_kinds(iri: str, before: StoredEntity | None, after: StoredEntity | None) -> set[str]:
+    """What happened to the instances (by datasetId) of one changed attribute."""
+    old = {i.get("datasetId"): i for i in (before or {}).get(iri) or []}
+    new = {i.get("datasetId"): i for i in (after or {}).get(iri) or []}
+    kinds = set()
+    if set(old) - set(new):
+        kinds.add("attributeDeleted")
+    if set(new) - set(old):
+        kinds.add("attributeCreated")
+    if any(old[d] != new[d] for d in set(old) & set(new)):
+        kinds.add("attributeUpdated")
+    return kinds
+
+
+def notification_body(row: NgsiSubscription, entities: list[StoredEntity], tm: TermMap, *, topic: str = "",
+                      before: StoredEntity | None = None, changed: list[str] | None = None) -> dict[str, Any]:
+    """A notification of ``entities`` (one entity change, or the matching entities of a periodic subscription)."""
     expanded = row.definition["expanded"]
     note = expanded["notification"]
-    picked = note.get("attributes")
-    pick = set(picked) | {"id", "type", "scope"} if picked else None
-    data = []
-    for entity in entities:
-        if deleted:
-            types = [tm.compact(t) for t in entity.get("type", [])]
-            data.append({"id": entity["id"], "type": types[0] if len(types) == 1 else types,
-                         "deletedAt": now_text()})
-        else:
-            data.append(render_entity(entity, tm, fmt=note["format"], sys_attrs=note.get("sysAttrs", False),
-                                      pick=pick, lang=expanded.get("lang")))
+    now = now_text()
+    deleted = topic.endswith("deleted")
+    null_attrs: list[str] | None = None
+    if deleted and "entityDeleted" in expanded["notificationTrigger"]:
+        null_attrs = None if note.get("showChanges") else []
+    elif deleted:
+        null_attrs = expanded.get("watchedAttributes")
+    data = [notified_entity(note, deleted_entity=deleted, before=before if deleted or changed else None,
+                            after=None if deleted else entity, changed=changed or [], null_attrs=null_attrs,
+                            tm=tm, lang=expanded.get("lang"), now=now, datasets=expanded.get("datasetId"))
+            for entity in entities]
     return {"id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}", "type": "Notification",
-            "subscriptionId": row.sub_id, "notifiedAt": now_text(), "data": data}
+            "subscriptionId": row.sub_id, "notifiedAt": now, "data": data}
 
 
 def enqueue(session: Session, row: NgsiSubscription, body: dict[str, Any]) -> None:
@@ -122,7 +154,8 @@ def enqueue(session: Session, row: NgsiSubscription, body: dict[str, Any]) -> No
     session.add(NgsiNotification(subscription_pk=row.id, sequence=sequence, payload=body))
 
 
-def match_event(session: Session, processor: ContextProcessor, topic: str, payload: dict[str, Any]) -> int:
+def match_event(session: Session, processor: ContextProcessor, topic: str, payload: dict[str, Any],
+                settings: Any = None) -> int:
     """Write the notifications one entity change causes to the outbox (the caller commits); how many."""
     before, after = payload.get("previous"), payload.get("entity")
     entity = after or before
@@ -142,17 +175,19 @@ def match_event(session: Session, processor: ContextProcessor, topic: str, paylo
         if throttling and row.last_matched and now - row.last_matched < timedelta(seconds=throttling):
             continue
         try:
-            tm = context_term_map(processor, session, row.definition.get("context"))
+            tm = context_term_map(processor, session, row.definition.get("context"), settings)
             if not filters(expanded, entity, tm):
                 continue
+            out_tm = _output_term_map(processor, session, row, tm, settings)
         except NgsiLdError:
             continue
-        enqueue(session, row, notification_body(row, [entity], tm, deleted=topic.endswith("deleted")))
+        enqueue(session, row, notification_body(row, [entity], out_tm, topic=topic, before=before,
+                                                changed=payload.get("changed") or []))
         count += 1
     return count
 
 
-def periodic_due(session: Session, processor: ContextProcessor) -> int:
+def periodic_due(session: Session, processor: ContextProcessor, settings: Any = None) -> int:
     """Queue a notification of the current matching entities for each periodic subscription that is due."""
     now = utcnow()
     count = 0
@@ -164,14 +199,15 @@ def periodic_due(session: Session, processor: ContextProcessor) -> int:
         if row.last_matched and now - row.last_matched < timedelta(seconds=interval):
             continue
         try:
-            tm = context_term_map(processor, session, row.definition.get("context"))
+            tm = context_term_map(processor, session, row.definition.get("context"), settings)
             entities = [e.data for e in session.scalars(select(NgsiEntity).where(NgsiEntity.tenant == row.tenant)
                                                         .order_by(NgsiEntity.id))
                         if selects(expanded, e.data) and filters(expanded, e.data, tm)]
+            out_tm = _output_term_map(processor, session, row, tm, settings)
         except NgsiLdError:
             continue
         row.last_matched = now
         if entities:
-            enqueue(session, row, notification_body(row, entities, tm))
+            enqueue(session, row, notification_body(row, entities, out_tm))
             count += 1
     return count

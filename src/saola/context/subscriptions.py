@@ -14,12 +14,12 @@ import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from saola.context import geo, query_language
+from saola.context import geo, query, query_language
 from saola.context.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from saola.context.jsonld import TermMap
 from saola.context.normalize import check_name
@@ -31,6 +31,8 @@ TRIGGERS = ("entityCreated", "entityUpdated", "entityDeleted", "attributeCreated
             "attributeDeleted")
 DEFAULT_TRIGGERS = ["attributeCreated", "attributeUpdated"]
 FORMATS = ("normalized", "keyValues", "concise")
+FORMAT_SYNONYMS = {"simplified": "keyValues"}
+ENTITY_MEMBER_NAMES = ("id", "type", "scope")
 ACCEPTS = ("application/json", "application/ld+json")
 MEMBERS = frozenset({
     "id", "type", "subscriptionName", "description", "entities", "watchedAttributes", "notificationTrigger", "q",
@@ -54,7 +56,7 @@ def parse_time(text: Any, name: str) -> datetime:
 
 
 def _uri(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", value):
+    if not is_uri(value):
         raise BadRequestData(f"{name} must be an absolute URI")
     return value
 
@@ -63,6 +65,17 @@ def _names(value: Any, name: str, tm: TermMap) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise BadRequestData(f"{name} must be a non-empty list of attribute names")
     return [tm.expand(check_name(v)) for v in value]
+
+
+def _members(value: Any, name: str, tm: TermMap) -> list[str]:
+    """``pick``/``omit`` (clause 4.21): entity members (id, type, scope) stay as they are, attributes expand."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BadRequestData(f"{name} must be a non-empty list of entity member names")
+    return [v if v in ENTITY_MEMBER_NAMES else tm.expand(check_name(v)) for v in value]
+
+
+def is_uri(value: Any) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+", value) is not None
 
 
 def _positive(value: Any, name: str) -> float:
@@ -79,7 +92,7 @@ def _entities(value: Any, tm: TermMap) -> list[dict[str, Any]]:
         if not isinstance(item, dict) or not isinstance(item.get("type"), str) or set(item) - {"id", "idPattern",
                                                                                                   "type"}:
             raise BadRequestData("Each entities item needs a type and may have id or idPattern")
-        selector = {"type": tm.expand(check_name(item["type"], "entity type"))}
+        selector: dict[str, Any] = {"type": query.parse_type_expression(item["type"], tm)}
         if "id" in item:
             selector["id"] = _uri(item["id"], "entities.id")
         if "idPattern" in item:
@@ -98,10 +111,24 @@ def _notification(value: Any, tm: TermMap) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "attributes" in value:
         out["attributes"] = _names(value["attributes"], "notification.attributes", tm)
+    for key in ("pick", "omit"):
+        if key in value:
+            if "attributes" in value:
+                raise BadRequestData(f"notification.{key} cannot be combined with notification.attributes")
+            out[key] = _members(value[key], f"notification.{key}", tm)
+    both = set(out.get("pick", [])) & set(out.get("omit", []))
+    if both:
+        raise BadRequestData("notification.pick and notification.omit name the same member")
     fmt = value.get("format", "normalized")
+    fmt = FORMAT_SYNONYMS.get(fmt, fmt) if isinstance(fmt, str) else fmt
     if fmt not in FORMATS:
-        raise BadRequestData(f"notification.format must be one of {', '.join(FORMATS)}")
+        raise BadRequestData(f"notification.format must be one of {', '.join(FORMATS)} (or simplified)")
     out["format"] = fmt
+    if not isinstance(value.get("showChanges", False), bool):
+        raise BadRequestData("notification.showChanges must be true or false")
+    if value.get("showChanges") and fmt == "keyValues":
+        raise BadRequestData("notification.showChanges needs the normalized or concise format")
+    out["showChanges"] = value.get("showChanges", False)
     if not isinstance(value.get("sysAttrs", False), bool):
         raise BadRequestData("notification.sysAttrs must be true or false")
     out["sysAttrs"] = value.get("sysAttrs", False)
@@ -159,8 +186,8 @@ def validate(body: Any, tm: TermMap) -> dict[str, Any]:
     if "q" in body:
         if not isinstance(body["q"], str):
             raise BadRequestData("q must be a string")
-        query_language.compile_q(query_language.parse_q(body["q"]), tm.expand)
-        out["q"] = body["q"]
+        out["q"] = unquote(body["q"])  # a q copied from a URL keeps its percent-encoding (name=="a%20b")
+        query_language.compile_q(query_language.parse_q(out["q"]), tm.expand)
     if "scopeQ" in body:
         if not isinstance(body["scopeQ"], str):
             raise BadRequestData("scopeQ must be a string")
@@ -181,6 +208,13 @@ def validate(body: Any, tm: TermMap) -> dict[str, Any]:
     if not isinstance(body.get("isActive", True), bool):
         raise BadRequestData("isActive must be true or false")
     out["isActive"] = body.get("isActive", True)
+    if "datasetId" in body:
+        ids = body["datasetId"]
+        if not isinstance(ids, list) or not ids or not all(i == "@none" or is_uri(i) for i in ids):
+            raise BadRequestData("datasetId must be a non-empty list of URIs (or @none for the default instances)")
+        out["datasetId"] = list(ids)
+    if "jsonldContext" in body:
+        out["jsonldContext"] = _uri(body["jsonldContext"], "jsonldContext")
     for key in ("lang", "subscriptionName", "description"):
         if key in body:
             if not isinstance(body[key], str):
@@ -195,7 +229,7 @@ def validate(body: Any, tm: TermMap) -> dict[str, Any]:
 
 def create(session: Session, *, tenant: str, body: Any, context: Any, tm: TermMap) -> str:
     expanded = validate(body, tm)
-    sub_id = body.get("id") or f"urn:ngsi-ld:Subscription:{uuid.uuid4()}"
+    sub_id = body["id"] if "id" in body else f"urn:ngsi-ld:Subscription:{uuid.uuid4()}"
     if len(_uri(sub_id, "id")) > 1024:
         raise BadRequestData("id is too long")
     if load(session, tenant, sub_id) is not None:
@@ -214,6 +248,7 @@ def load(session: Session, tenant: str, sub_id: str) -> NgsiSubscription | None:
 
 
 def get(session: Session, tenant: str, sub_id: str) -> NgsiSubscription:
+    _uri(sub_id, "The subscription id")
     row = load(session, tenant, sub_id)
     if row is None:
         raise ResourceNotFound(f"No subscription {sub_id}")
@@ -230,12 +265,7 @@ def update(session: Session, *, tenant: str, sub_id: str, patch: Any, tm: TermMa
     for key, value in patch.items():
         if key in ("@context", "status", "createdAt", "modifiedAt"):
             continue
-        if key == "notification" and isinstance(value, dict) and isinstance(raw.get(key), dict):
-            merged = {**raw[key], **value}
-            if isinstance(value.get("endpoint"), dict) and isinstance(raw[key].get("endpoint"), dict):
-                merged["endpoint"] = {**raw[key]["endpoint"], **value["endpoint"]}
-            raw[key] = merged
-        elif value is None:
+        if value is None:
             raw.pop(key, None)
         else:
             raw[key] = value
@@ -265,16 +295,36 @@ def status(row: NgsiSubscription, at: datetime | None = None) -> str:
     return "active" if expanded.get("isActive", True) else "paused"
 
 
-def render(row: NgsiSubscription) -> dict[str, Any]:
+def _compact_terms(out: dict[str, Any], expanded: dict[str, Any], tm: TermMap) -> None:
+    """Show entity types and attribute names as the caller's @context names them (clause 5.8.3)."""
+    for item, selector in zip(out.get("entities") or [], expanded.get("entities") or [], strict=False):
+        if isinstance(item, dict) and isinstance(selector.get("type"), str):
+            item["type"] = tm.compact(selector["type"])
+    if "watchedAttributes" in expanded:
+        out["watchedAttributes"] = [tm.compact(i) for i in expanded["watchedAttributes"]]
+    note, notification = expanded.get("notification", {}), out.get("notification")
+    if isinstance(notification, dict):
+        for key in ("attributes", "pick", "omit"):
+            if key in note:
+                notification[key] = [n if n in ENTITY_MEMBER_NAMES else tm.compact(n) for n in note[key]]
+    if isinstance(out.get("geoQ"), dict) and "geoproperty" in out["geoQ"]:
+        out["geoQ"]["geoproperty"] = tm.compact(expanded["geoQ"]["geoproperty"])
+
+
+def render(row: NgsiSubscription, tm: TermMap | None = None) -> dict[str, Any]:
+    """The subscription as the API shows it; with ``tm``, its terms compacted with the caller's @context."""
     out = copy.deepcopy(row.definition["raw"])
+    if tm is not None:
+        _compact_terms(out, row.definition["expanded"], tm)
     out["type"] = "Subscription"
     out["status"] = status(row)
     out.setdefault("notificationTrigger", list(DEFAULT_TRIGGERS))
     notification = out.setdefault("notification", {})
     notification.setdefault("format", "normalized")
     notification.setdefault("endpoint", {}).setdefault("accept", "application/json")
-    notification["timesSent"] = row.times_sent
-    notification["timesFailed"] = row.times_failed
+    for key, count in (("timesSent", row.times_sent), ("timesFailed", row.times_failed)):
+        if count:
+            notification[key] = count
     for key, at in (("lastNotification", row.last_notification), ("lastSuccess", row.last_success),
                     ("lastFailure", row.last_failure)):
         if at is not None:

@@ -1,35 +1,31 @@
-"""The Temporal API's use cases (clauses 5.6.11-5.6.16, 5.7.3, 5.7.4): history queries, provision, retention.
+"""The Temporal API's queries and retention (clauses 5.7.3, 5.7.4, 4.11): parameters, history, purge.
 
 ``ngsi_attribute_history`` is the source of temporal truth: every attribute instance written through
-the normal API is recorded there by :mod:`saola.context.store`, and temporal provision writes to it
-directly. Temporal provision creates the current entity (with the latest instance of each attribute)
-when it does not exist yet, so that the entity can be found by queries; afterwards it only adds,
-changes or removes history rows and never rewrites the current entity.
+the normal API is recorded there by :mod:`saola.context.store` (deletions as marker rows), and temporal
+provision (:mod:`saola.context.temporal_provision`) writes to it directly. This module reads it under a
+temporal query (timerel, timeproperty including deletedAt, lastN) and purges it by retention.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from saola.context import store
-from saola.context.entities import new_entity
-from saola.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
-from saola.context.jsonld import TermMap
+from saola.context.errors import BadRequestData
 from saola.context.models import NgsiAttributeHistory, NgsiEntity, NgsiEntityType
-from saola.context.normalize import ENTITY_MEMBERS, check_entity_id, check_name, now_iso, parse_instance
-from saola.context.representation import AttributeInstance
-from saola.core.db import utcnow
+from saola.context.normalize import now_iso
+from saola.context.representation import VALUE_MEMBER, AttributeInstance
 
 TIMERELS = ("before", "after", "between")
-TIME_PROPERTIES = ("observedAt", "modifiedAt", "createdAt")
+TIME_PROPERTIES = ("observedAt", "modifiedAt", "createdAt", "deletedAt")
+NULL = "urn:ngsi-ld:null"
 AGGR_METHODS = ("totalCount", "distinctCount", "sum", "avg", "min", "max", "stddev", "sumsq")
 _DURATION = re.compile(r"P(?:(\d+(?:\.\d+)?)Y)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?"
                        r"(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?")
@@ -154,7 +150,7 @@ def _as_utc(moment: datetime | None) -> datetime | None:
 def _moment(row: NgsiAttributeHistory, timeproperty: str) -> datetime | None:
     if timeproperty == "observedAt":
         return _as_utc(row.observed_at)
-    if timeproperty == "modifiedAt":
+    if timeproperty in ("modifiedAt", "deletedAt"):
         return _as_utc(row.modified_at)
     created = (row.instance or {}).get("createdAt")
     return store._parse_time(created) or _as_utc(row.modified_at)
@@ -168,6 +164,8 @@ def history(
     if not entity_ids:
         return out
     h = NgsiAttributeHistory
+    if tq.timeproperty == "deletedAt":
+        return _deletions(session, tenant=tenant, entity_ids=entity_ids, attrs=attrs, tq=tq)
     conditions: list[ColumnElement[bool]] = [h.tenant == tenant, h.entity_id.in_(entity_ids), h.deleted.is_(False)]
     if attrs:
         conditions.append(h.attr_iri.in_(attrs))
@@ -187,159 +185,48 @@ def history(
             continue
         out[row.entity_id][row.attr_iri].append(
             Instance(row.attr_iri, row.dataset_id, row.instance_id, moment, row.instance or {}))
+    _order(out, tq)
+    return out
+
+
+def _deletions(
+    session: Session, *, tenant: str, entity_ids: list[str], attrs: list[str] | None, tq: TemporalQuery,
+) -> dict[str, dict[str, list[Instance]]]:
+    """``timeproperty=deletedAt``: one instance per deletion, its value the NGSI-LD Null of the attribute's type
+    (the type of the instance it deleted) and ``deletedAt`` the time of the deletion."""
+    out: dict[str, dict[str, list[Instance]]] = defaultdict(lambda: defaultdict(list))
+    h = NgsiAttributeHistory
+    conditions: list[ColumnElement[bool]] = [h.tenant == tenant, h.entity_id.in_(entity_ids)]
+    if attrs:
+        conditions.append(h.attr_iri.in_(attrs))
+    kinds: dict[tuple[str, str, str | None], str] = {}
+    for row in session.scalars(select(h).where(*conditions).order_by(h.id).limit(MAX_HISTORY_ROWS)):
+        key = (row.entity_id, row.attr_iri, row.dataset_id)
+        if not row.deleted:
+            kinds[key] = (row.instance or {}).get("type", "Property")
+            continue
+        moment = _as_utc(row.modified_at)
+        if not tq.matches(moment):
+            continue
+        kind = kinds.get(key, "Property")
+        null: Any = {"@none": NULL} if kind == "LanguageProperty" else [NULL] if kind.startswith("List") else NULL
+        data: AttributeInstance = {"type": kind, VALUE_MEMBER.get(kind, "value"): null}
+        if row.dataset_id is not None:
+            data["datasetId"] = row.dataset_id
+        data["deletedAt"] = now_iso(moment)
+        out[row.entity_id][row.attr_iri].append(Instance(row.attr_iri, row.dataset_id, row.instance_id, moment, data))
+    _order(out, tq)
+    return out
+
+
+def _order(out: dict[str, dict[str, list[Instance]]], tq: TemporalQuery) -> None:
+    """Sort each attribute's instances in time order and keep the last N when lastN is asked for."""
     floor = datetime.min.replace(tzinfo=UTC)
     for attrs_of in out.values():
         for iri, items in attrs_of.items():
             items.sort(key=lambda i: i.at or floor)
             if tq.last_n is not None:
                 attrs_of[iri] = items[-tq.last_n:]
-    return out
-
-
-# --- provision --------------------------------------------------------------------------------------
-
-
-def _parse_instances(body: dict[str, Any], tm: TermMap) -> dict[str, list[AttributeInstance]]:
-    now = now_iso()
-    out: dict[str, list[AttributeInstance]] = {}
-    for name, value in body.items():
-        if name in ENTITY_MEMBERS:
-            continue
-        iri = tm.expand(check_name(name))
-        if iri in out:
-            raise BadRequestData(f"Attribute {name!r} is given twice")
-        raw = value if isinstance(value, list) else [value]
-        if not raw:
-            raise BadRequestData(f"Attribute {name!r} has no instances")
-        instances = []
-        for item in raw:
-            inst = parse_instance(iri, item, tm, top=True)
-            inst["createdAt"] = inst["modifiedAt"] = now
-            instances.append(inst)
-        out[iri] = instances
-    return out
-
-
-def _history_row(tenant: str, entity_id: str, iri: str, inst: AttributeInstance) -> dict[str, Any]:
-    return {"tenant": tenant, "entity_id": entity_id, "attr_iri": iri, "dataset_id": inst.get("datasetId"),
-            "instance_id": f"urn:ngsi-ld:{uuid.uuid4()}", "observed_at": store._parse_time(
-                inst.get("observedAt")), "modified_at": utcnow(), "instance": inst, "deleted": False}
-
-
-def _append(session: Session, tenant: str, entity_id: str, instances: dict[str, list[AttributeInstance]]) -> None:
-    rows = [_history_row(tenant, entity_id, iri, inst) for iri, items in instances.items() for inst in items]
-    if rows:
-        session.execute(insert(NgsiAttributeHistory), rows)
-
-
-def upsert_temporal(session: Session, *, tenant: str, body: Any, tm: TermMap) -> bool:
-    """Create or update the temporal representation of an entity; True when the entity was created."""
-    if not isinstance(body, dict):
-        raise InvalidRequest("The entity must be a JSON object")
-    entity_id = check_entity_id(body.get("id", body.get("@id")))
-    if body.get("type", body.get("@type")) is None:
-        raise BadRequestData("The entity has no type")
-    instances = _parse_instances(body, tm)
-    if store.load(session, tenant, entity_id, for_update=True) is not None:
-        _append(session, tenant, entity_id, instances)
-        return False
-    latest: dict[str, Any] = {}
-    older: dict[str, list[AttributeInstance]] = {}
-    for name, value in body.items():
-        if name in ENTITY_MEMBERS:
-            continue
-        iri = tm.expand(check_name(name))
-        items = instances[iri]
-        raw = value if isinstance(value, list) else [value]
-        by_dataset: dict[Any, int] = {}
-        for index, inst in enumerate(items):
-            best = by_dataset.get(inst.get("datasetId"))
-            if best is None or str(inst.get("observedAt", "")) >= str(items[best].get("observedAt", "")):
-                by_dataset[inst.get("datasetId")] = index
-        latest[name] = [raw[i] for i in by_dataset.values()]
-        older[iri] = [inst for i, inst in enumerate(items) if i not in by_dataset.values()]
-    current = {k: v for k, v in body.items() if k in ENTITY_MEMBERS}
-    current.update({k: v[0] if len(v) == 1 else v for k, v in latest.items()})
-    store.insert_entity(session, tenant, new_entity(current, tm))
-    _append(session, tenant, entity_id, older)
-    return True
-
-
-def _has_history(session: Session, tenant: str, entity_id: str) -> bool:
-    h = NgsiAttributeHistory
-    return session.scalar(select(h.id).where(h.tenant == tenant, h.entity_id == entity_id).limit(1)) is not None
-
-
-def append_temporal(session: Session, *, tenant: str, entity_id: str, body: Any, tm: TermMap) -> None:
-    check_entity_id(entity_id)
-    if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object")
-    if store.load(session, tenant, entity_id) is None and not _has_history(session, tenant, entity_id):
-        raise ResourceNotFound(f"No entity {entity_id}")
-    _append(session, tenant, entity_id, _parse_instances(body, tm))
-
-
-def delete_temporal(session: Session, *, tenant: str, entity_id: str) -> None:
-    check_entity_id(entity_id)
-    row = store.load(session, tenant, entity_id, for_update=True)
-    if row is None and not _has_history(session, tenant, entity_id):
-        raise ResourceNotFound(f"No entity {entity_id}")
-    if row is not None:
-        store.remove_entity(session, row)
-    h = NgsiAttributeHistory
-    session.execute(delete(h).where(h.tenant == tenant, h.entity_id == entity_id))
-
-
-def delete_temporal_attribute(
-    session: Session, *, tenant: str, entity_id: str, attr: str, tm: TermMap, dataset_id: str | None,
-    delete_all: bool,
-) -> None:
-    check_entity_id(entity_id)
-    h = NgsiAttributeHistory
-    conditions = [h.tenant == tenant, h.entity_id == entity_id, h.attr_iri == tm.expand(check_name(attr))]
-    if not delete_all:
-        conditions.append(h.dataset_id == dataset_id if dataset_id else h.dataset_id.is_(None))
-    if session.scalar(select(h.id).where(*conditions).limit(1)) is None:
-        raise ResourceNotFound(f"No temporal evolution of {attr!r} in {entity_id}")
-    session.execute(delete(h).where(*conditions))
-
-
-def _instance_row(session: Session, tenant: str, entity_id: str, iri: str, instance_id: str) -> NgsiAttributeHistory:
-    h = NgsiAttributeHistory
-    row = session.scalars(select(h).where(h.tenant == tenant, h.entity_id == entity_id, h.attr_iri == iri,
-                                          h.instance_id == instance_id, h.deleted.is_(False))).first()
-    if row is None:
-        raise ResourceNotFound(f"No instance {instance_id} of that attribute in {entity_id}")
-    return row
-
-
-def modify_instance(session: Session, *, tenant: str, entity_id: str, attr: str, instance_id: str, body: Any,
-                    tm: TermMap) -> None:
-    """Replace one recorded instance (clause 5.6.15): the body holds the attribute as its only member."""
-    check_entity_id(entity_id)
-    iri = tm.expand(check_name(attr))
-    row = _instance_row(session, tenant, entity_id, iri, instance_id)
-    if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object")
-    fragment = {k: v for k, v in body.items() if k not in ENTITY_MEMBERS}
-    if len(fragment) != 1 or tm.expand(check_name(next(iter(fragment)))) != iri:
-        raise BadRequestData(f"The body must hold exactly the attribute {attr!r}")
-    inst = parse_instance(iri, next(iter(fragment.values())), tm, top=True)
-    inst["createdAt"] = (row.instance or {}).get("createdAt", now_iso())
-    inst["modifiedAt"] = now_iso()
-    row.instance = inst
-    row.dataset_id = inst.get("datasetId")
-    row.observed_at = store._parse_time(inst.get("observedAt"))
-    row.modified_at = utcnow()
-    session.flush()
-
-
-def delete_instance(session: Session, *, tenant: str, entity_id: str, attr: str, instance_id: str,
-                    tm: TermMap) -> None:
-    check_entity_id(entity_id)
-    row = _instance_row(session, tenant, entity_id, tm.expand(check_name(attr)), instance_id)
-    session.delete(row)
-    session.flush()
 
 
 # --- retention ---------------------------------------------------------------------------------------

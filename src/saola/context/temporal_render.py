@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from saola.context.errors import BadRequestData
@@ -22,7 +22,10 @@ VALUES_MEMBER = {
     "JsonProperty": "jsons",
 }
 def iso(moment: datetime) -> str:
-    return now_iso(moment)
+    """A UTC dateTime, with milliseconds only when it has a fraction of a second (as the instances are written)."""
+    if moment.microsecond:
+        return now_iso(moment)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _by_dataset(items: list[Instance]) -> dict[str | None, list[Instance]]:
@@ -42,7 +45,7 @@ def _normalized(items: list[Instance], tm: TermMap, sys_attrs: bool) -> Any:
         rendered = _instance(item.data, tm, "normalized", sys_attrs)
         rendered["instanceId"] = item.instance_id
         out.append(rendered)
-    return _one_or_many(out)
+    return out  # an attribute of the temporal representation is always an array of instances (clause 4.5.7)
 
 
 def _simple_value(kind: str, data: dict[str, Any], tm: TermMap) -> Any:
@@ -200,7 +203,11 @@ def render_temporal(
             if key in entity:
                 out[key] = entity[key]
     for iri, items in history.items():
-        if not items or (attrs and iri not in attrs):
+        if attrs and iri not in attrs:
+            continue
+        if not items:  # cut away by temporal pagination: on a later page
+            if mode == "normalized":
+                out[tm.compact(iri)] = []
             continue
         if mode == "temporalValues":
             out[tm.compact(iri)] = _simplified(items, tm, tq.timeproperty)
