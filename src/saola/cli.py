@@ -10,6 +10,7 @@ import typer
 from saola.context.cli import context_app
 from saola.core.calendar.cli import calendar_app
 from saola.core.settings import Settings, load_settings
+from saola.egov.cli import egov_app
 
 app = typer.Typer(help="Saola — open smart-city operations platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -19,6 +20,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(token_app, name="token")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(context_app, name="context")
+app.add_typer(egov_app, name="egov")
 
 
 def _settings() -> Settings:

@@ -1,10 +1,13 @@
 """The built-in workflow definitions: ``feedback_report`` (1022 hotline) and ``admin_dossier`` (one-stop shop).
 
-``admin_dossier`` follows the one-stop-shop lifecycle of Circular 01/2018/TT-VPCP as updated by
-Decree 118/2025/ND-CP and Circular 03/2025/TT-VPCP: a supplement may be requested once and stops
-the clock until the applicant supplements; an extension (a new appointment date, with an apology)
-may be asked once, no later than one working day before the due date; the dossier ends returned
-to the applicant, refused, or stopped. Labels are the Vietnamese names shown to staff.
+``admin_dossier`` follows the one-stop-shop lifecycle of Decree 118/2025/NĐ-CP and Circular
+03/2025/TT-VPCP (which replaced Decree 61/2018 and Circular 01/2018): a supplement may be requested
+once (form 02) and stops the clock until the applicant supplements; an extension (a new appointment
+date, with the apology letter of form 04) may be asked once, no later than one working day before
+the due date; the dossier ends returned to the applicant, refused (form 03), or stopped (form 05).
+Which side makes each move — the receiving centre or the processing agency — is decided by
+:mod:`saola.egov.dossiers`; the roles here are the outer limit. Labels are the Vietnamese names
+shown to staff.
 """
 
 from __future__ import annotations

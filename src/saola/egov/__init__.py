@@ -1,0 +1,1 @@
+"""The one-stop public administration centre: procedures catalogue, dossiers, statistics and the queue."""
