@@ -1,1 +1,9 @@
-"""The 1022 citizen feedback hotline: channels, Open311, classification, duplicates, routing."""
+"""The 1022 citizen feedback hotline: the category tree, the intake every channel shares, Open311 GeoReport v2.
+
+A report is a case of the shared engine (workflow ``feedback_report``). Modules: ``models``
+(tables), ``schemas``, ``categories`` (the tree, deadlines, extra questions), ``intake`` (the
+checks every channel applies), ``reports`` (submitting and reading), ``triage`` (categorising
+reports filed without a category), ``suggest`` (the classifier's suggestion), ``geo`` (the ward
+of a point), ``open311`` and ``open311_format`` (GeoReport v2), ``categories_api`` and
+``reports_api`` (``/api/v1``), ``demo`` (the demo tree).
+"""

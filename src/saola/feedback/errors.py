@@ -1,0 +1,43 @@
+"""Error codes of the 1022 hotline; every title has its Vietnamese text in ``locales/vi/feedback.po``."""
+
+from __future__ import annotations
+
+from saola.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+
+
+class FieldNotFound(NotFound):
+    code = "feedback-field-not-found"
+    title = "No such field of reports"
+
+
+class CategoryNotFound(NotFound):
+    code = "feedback-category-not-found"
+    title = "No such category of reports"
+
+
+class ReportNotFound(NotFound):
+    code = "report-not-found"
+    title = "No such report"
+
+
+class DuplicateCode(Conflict):
+    code = "feedback-code-taken"
+    title = "This code is already used by another field or category"
+
+
+class InvalidCategory(DomainError):
+    code = "invalid-category"
+    status = 422
+    title = "The category is not valid"
+
+
+class InvalidReport(ValidationFailed):
+    """Every problem of a submission at once, one ``{"field", "message"}`` entry each."""
+
+    code = "invalid-report"
+    title = "The report is not valid"
+
+
+class TriageAgencyMissing(Conflict):
+    code = "triage-agency-missing"
+    title = "The agency that triages reports without a category does not exist"
