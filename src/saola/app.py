@@ -26,6 +26,16 @@ OPENAPI_TAGS = [
     {"name": "users", "description": "User administration"},
     {"name": "audit", "description": "The audit log"},
     {"name": "directory", "description": "Agencies, administrative units and agency contacts"},
+    {"name": "queue", "description": "The queue of the service centre: services, counters, tickets, appointments, "
+     "the display board, waiting and serving statistics"},
+    {"name": "procedures", "description": "The catalogue of administrative procedures (public read; CSV and JSON "
+     "import and export)"},
+    {"name": "dossiers", "description": "Dossiers of the one-stop shop: intake, lifecycle, timeline, the slip "
+     "(form 01); public lookup by code"},
+    {"name": "feedback", "description": "The 1022 citizen feedback hotline: the category tree, reports from apps, "
+     "staff triage through the case engine"},
+    {"name": "open311", "description": "Open311 GeoReport v2 (`.json` or `.xml`): services, service definitions, "
+     "service requests, tokens. Errors are the specification's list of `{code, description}`."},
     {"name": "calendar", "description": "Vietnamese working days: deadlines, working-day counts, holidays (public)"},
     {"name": "ngsi-ld", "description": "The NGSI-LD context broker (ETSI GS CIM 009 V1.8.1): entities, batch "
      "operations, types, attributes, @contexts, subscriptions. Errors are NGSI-LD ProblemDetails."},
@@ -35,6 +45,7 @@ OPENAPI_TAGS = [
 def _include_routers(app: FastAPI) -> None:
     from saola.context import api as context_api
     from saola.context import api_ops as context_ops_api
+    from saola.context import pages as context_pages
     from saola.context import subscriptions_api, temporal_api
     from saola.core import health
     from saola.core.audit import api as audit_api
@@ -45,12 +56,24 @@ def _include_routers(app: FastAPI) -> None:
     from saola.core.calendar import api as calendar_api
     from saola.core.directory import api as directory_api
     from saola.core.directory import pages as directory_pages
+    from saola.egov import dossiers_api, dossiers_pages, portal_pages, procedures_api, procedures_pages, stats_views
+    from saola.egov.queue import api as queue_api
+    from saola.egov.queue import pages as queue_pages
+    from saola.egov.queue import public_pages as queue_public_pages
+    from saola.feedback import categories_api as feedback_categories_api
+    from saola.feedback import open311 as feedback_open311
+    from saola.feedback import pages as feedback_pages
+    from saola.feedback import reports_api as feedback_reports_api
     from saola.web import pages as web_pages
 
     for module in (health, auth_api, audit_api, directory_api, calendar_api, context_api, context_ops_api,
-                   subscriptions_api, temporal_api):
+                   subscriptions_api, temporal_api, queue_api, procedures_api, stats_views, dossiers_api,
+                   feedback_categories_api, feedback_reports_api, feedback_open311):
         app.include_router(module.router)
-    for module in (web_pages, auth_pages, auth_admin_pages, audit_pages, directory_pages):
+    app.include_router(stats_views.pages_router, include_in_schema=False)  # before /console/dossiers/{id}
+    for module in (web_pages, auth_pages, auth_admin_pages, audit_pages, directory_pages, context_pages,
+                   queue_pages, queue_public_pages, procedures_pages, dossiers_pages, portal_pages,
+                   feedback_pages):
         app.include_router(module.router, include_in_schema=False)
 
 

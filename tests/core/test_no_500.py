@@ -250,7 +250,9 @@ def test_unknown_paths_and_methods_answer_4xx(app: FastAPI, check: Checker) -> N
 
 def test_pages_and_forms_answer_garbage_without_a_500(app: FastAPI, client: TestClient, login) -> None:
     admin: Browser = login("admin")
-    pages = [r for r in app_routes(app) if not r.in_schema]
+    # The NGSI-LD trailing-slash aliases (/ngsi-ld/v1/entities/ …) are API routes kept out of the schema;
+    # their documented twins get the API fuzzing below, and NGSI-LD's own robustness tests cover them.
+    pages = [r for r in app_routes(app) if not r.in_schema and not r.path.startswith("/ngsi-ld/")]
     assert pages
     for route in pages:
         for value in PAGE_NASTY:

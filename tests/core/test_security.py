@@ -47,6 +47,13 @@ PUBLIC_API: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/calendar/add"): "working-day arithmetic on the official public calendar",
     ("GET", "/api/v1/calendar/count"): "working-day arithmetic on the official public calendar",
     ("GET", "/api/v1/calendar/holidays"): "the official holidays and days off are public",
+    ("GET", "/api/v1/queue/services"): "the services of the centre's kiosk are shown to every visitor",
+    ("GET", "/api/v1/queue/board"): "the display board hangs in the centre's hall: ticket codes and counters only",
+    ("GET", "/api/v1/queue/slots"): "free appointment times are public so citizens can book them",
+    ("GET", "/api/v1/procedures"): "the procedures catalogue is public (National Public Service Portal)",
+    ("GET", "/api/v1/procedures/export"): "the procedures catalogue is public (National Public Service Portal)",
+    ("GET", "/api/v1/procedures/{code}"): "the procedures catalogue is public (National Public Service Portal)",
+    ("GET", "/api/v1/dossiers/lookup"): "a dossier's status and appointment by its code, no personal data",
 }
 
 
@@ -256,8 +263,11 @@ def test_users_with_all_agencies_read_change_and_delete_any_agencys_contacts(
 
 def form_routes(app) -> list:
     # NGSI-LD routes are a JSON API with its own error format; browser sessions cannot write there at all
-    # (tests/context/test_access.py).
-    return [r for r in app_routes(app) if not r.is_api and not r.path.startswith("/ngsi-ld/") and r.method in UNSAFE]
+    # (tests/context/test_access.py). Open311 (GeoReport v2) authenticates each POST by the `api_key` form field,
+    # never by the browser's cookies, so a forged cross-site form gains nothing; it answers in the spec's own error
+    # format (tests/feedback/test_open311.py checks a session without api_key is refused with 403).
+    return [r for r in app_routes(app) if not r.is_api and not r.path.startswith(("/ngsi-ld/", "/open311/"))
+            and r.method in UNSAFE]
 
 
 def test_every_form_post_without_or_with_a_wrong_csrf_token_is_refused(app, login) -> None:

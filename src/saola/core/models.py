@@ -15,6 +15,22 @@ from saola.core.audit.models import AuditEntry
 from saola.core.auth.models import ApiToken, BrowserSession, LoginFailure, User
 from saola.core.db import Base
 from saola.core.directory.models import AdminUnit, Agency, AgencyContact, UnitSuccession
+from saola.egov.models import Dossier, DossierRating, Procedure  # noqa: F401  (one-stop shop tables)
+from saola.egov.queue.models import (  # noqa: F401  (queue tables)
+    CounterService,
+    QueueAppointment,
+    QueueCall,
+    QueueCounter,
+    QueueDayCounter,
+    QueueService,
+    QueueTicket,
+)
+from saola.feedback.models import (  # noqa: F401  (1022 hotline tables)
+    FeedbackCategory,
+    FeedbackField,
+    FeedbackReport,
+    FeedbackReporter,
+)
 
 __all__ = [
     "AdminUnit",

@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         1000, ge=1, le=100_000,
         description="Largest page size of NGSI-LD queries (`limit`); a larger one is answered 403 TooManyResults.",
     )
+    ngsi_ld_temporal_max_instances: int = Field(
+        1000, ge=1, le=1_000_000,
+        description="Most instances of one attribute of one entity in a temporal API answer; a longer history is "
+        "answered 206 Partial Content with a `Content-Range: date-time` header (NGSI-LD clause 6.3.10).",
+    )
     ngsi_ld_retention_days: int = Field(
         0, ge=0, le=100_000,
         description="Days of NGSI-LD attribute history (the temporal API) kept by `saola context purge-history`; "
@@ -121,6 +126,18 @@ class Settings(BaseSettings):
         "",
         description="Per entity type retention overrides as `TYPE=DAYS,...` (a short type name or a full IRI; "
         "0 keeps that type forever), e.g. `WeatherObserved=30,TrafficFlowObserved=7`.",
+    )
+    feedback_triage_agency: str = Field(
+        "IOC", max_length=40,
+        description="Code of the agency whose triage queue receives 1022 reports filed without a category.",
+    )
+    feedback_classifier_model: Path | None = Field(
+        None,
+        description="A report classifier saved by Saola (joblib); when set, a report filed without a category "
+        "gets the model's suggested category and confidence. Empty: no suggestion.",
+    )
+    feedback_max_photo_mb: int = Field(
+        10, ge=1, le=100, description="Largest photo or document attached to a 1022 report, in megabytes.",
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")

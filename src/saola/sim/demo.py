@@ -8,7 +8,9 @@ so a second run adds nothing. Today's steps:
 2. ``agencies``: the province's departments and centres (``data/demo/agencies.json``);
 3. ``communes``: one People's Committee per current ward/commune of the configured province
    (``SAOLA_PROVINCE_CODE``, Bắc Ninh ``24`` by default): ``UBND-<ward code>``;
-4. ``users``: one demo user per role (:data:`DEMO_USERS`).
+4. ``users``: one demo user per role (:data:`DEMO_USERS`);
+5. ``queue``: the service centre's queue services and ten counters (:mod:`saola.egov.queue.demo`);
+6. ``procedures``: 30 real administrative procedures with their legal processing times (:mod:`saola.egov.demo`).
 
 A later feature adds its own loader with :func:`register_step` (e.g. street lights after the
 agencies that own them). Steps draw any randomness from ``ctx.rng``, seeded with :data:`SEED`,
@@ -31,6 +33,9 @@ from saola.core.auth.models import User
 from saola.core.directory import service as directory
 from saola.core.directory.models import AdminUnit, Agency
 from saola.core.settings import Settings
+from saola.egov.demo import load_procedures_demo
+from saola.egov.queue.demo import load_queue_demo
+from saola.feedback.demo import demo_step as load_feedback_demo
 
 SEED = 20250701
 
@@ -147,6 +152,9 @@ register_step("units", _load_units)
 register_step("agencies", _load_agencies)
 register_step("communes", _load_communes)
 register_step("users", _load_users)
+register_step("queue", load_queue_demo)  # the service centre's queue services and counters
+register_step("procedures", load_procedures_demo)  # the one-stop shop's procedures catalogue
+register_step("feedback categories", load_feedback_demo)  # the 1022 hotline's category tree
 
 
 def load_demo(session: Session, *, settings: Settings) -> DemoReport:

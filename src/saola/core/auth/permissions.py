@@ -20,17 +20,28 @@ PERMISSIONS: dict[str, str] = {
     "contacts:write": "Change agency contacts",
     "context:read": "Read NGSI-LD context data (entities, types, attributes)",
     "context:write": "Create, change and delete NGSI-LD context data",
+    "dossiers:read": "Read the dossiers of the one-stop shop your agency receives or processes",
+    "dossiers:write": "Receive dossiers and move them through their processing steps",
+    "procedures:manage": "Change the procedures catalogue (create, edit, import)",
+    "queue:read": "Read the queue statistics of the service centre",
+    "queue:serve": "Issue queue tickets and serve them at a counter; book and check in appointments",
+    "queue:manage": "Configure the queue's services and counters",
+    "feedback:read": "Read the 1022 citizen reports your agency handles",
+    "feedback:write": "Triage 1022 citizen reports and move them through their workflow",
+    "feedback:submit": "Submit 1022 citizen reports through the API and Open311 (apps, hotline operators)",
+    "feedback:manage": "Change the 1022 category tree (fields, categories, deadlines, questions)",
     "agencies:all": "See and act on every agency's private data, not only one's own",
 }
 
-_STAFF = frozenset({"console:access", "directory:read", "contacts:read", "context:read"})
+_STAFF = frozenset({"console:access", "directory:read", "contacts:read", "context:read", "queue:read"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "operator": _STAFF | {"contacts:write", "agencies:all", "users:read", "context:write"},
-    "agency_staff": _STAFF | {"contacts:write"},
-    "clerk": _STAFF,
-    "viewer": _STAFF,
+    "operator": _STAFF | {"contacts:write", "agencies:all", "users:read", "context:write", "dossiers:read",
+                          "feedback:read", "feedback:write", "feedback:submit"},
+    "agency_staff": _STAFF | {"contacts:write", "dossiers:read", "dossiers:write", "feedback:read", "feedback:write"},
+    "clerk": _STAFF | {"dossiers:read", "dossiers:write", "queue:serve"},
+    "viewer": _STAFF | {"dossiers:read", "feedback:read"},
 }
 
 ROLE_NAMES = {
