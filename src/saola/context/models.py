@@ -5,7 +5,8 @@ one JSON document (JSONB on PostgreSQL). Side tables, rewritten with the entity,
 cheap: ``ngsi_entity_types`` (type IRIs), ``ngsi_attribute_values`` (one row per attribute as an
 existence marker plus one per numeric/short-text value, for ``q`` pre-filters),
 ``ngsi_geo_boxes`` (bounding box of each GeoProperty instance, for geo pre-filters).
-``ngsi_attribute_history`` keeps every attribute instance ever written (the temporal API).
+``ngsi_attribute_history`` keeps every attribute instance ever written (the temporal API); on
+PostgreSQL it is range-partitioned by month on ``time_index`` (see :mod:`saola.context.partitions`).
 Entities are ordered by their integer primary key, so paging is stable.
 """
 
@@ -14,10 +15,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    and_,
+    event,
+    func,
+    literal,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
+from saola.context import geogrid
 from saola.core.db import Base, UTCDateTime, utcnow
 
 JSON_DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
@@ -63,9 +84,20 @@ class NgsiAttributeValue(Base):
     text_value: Mapped[str | None] = mapped_column(String(SHORT_TEXT), default=None)
 
 
+GEO_BOX_SQL = "box(point(min_lon, min_lat), point(max_lon, max_lat))"
+
+
 class NgsiGeoBox(Base):
     __tablename__ = "ngsi_geo_boxes"
-    __table_args__ = (Index("ix_ngsi_geo_boxes_box", "attr_iri", "min_lon", "max_lon", "min_lat", "max_lat"),)
+    __table_args__ = (
+        Index("ix_ngsi_geo_boxes_box", "attr_iri", "min_lon", "max_lon", "min_lat", "max_lat"),
+        # PostgreSQL: an R-tree (GiST) over the built-in ``box`` type, no PostGIS needed; geo pre-filters
+        # use it through :class:`BoxOverlaps`. Chosen over the btree by measurement (bench/context_bench.py).
+        Index("ix_ngsi_geo_boxes_gist", text(GEO_BOX_SQL), postgresql_using="gist").ddl_if(dialect="postgresql"),
+        # other backends (SQLite): the grid cell holding the box, see saola.context.geogrid; covering, so
+        # the box comparisons and the entity key are read from the index alone
+        Index("ix_ngsi_geo_boxes_cell", "attr_iri", "cell", "min_lon", "max_lon", "min_lat", "max_lat", "entity_pk"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     entity_pk: Mapped[int] = mapped_column(ForeignKey("ngsi_entities.id", ondelete="CASCADE"), index=True)
@@ -74,11 +106,72 @@ class NgsiGeoBox(Base):
     min_lat: Mapped[float] = mapped_column(Float)
     max_lon: Mapped[float] = mapped_column(Float)
     max_lat: Mapped[float] = mapped_column(Float)
+    cell: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BoxOverlaps(ColumnElement[bool]):
+    """``ngsi_geo_boxes`` rows whose box meets ``(west, south, east, north)``, edges included.
+
+    PostgreSQL: ``box(point(min_lon, min_lat), point(max_lon, max_lat)) && box(...)``, answered by the
+    GiST index ``ix_ngsi_geo_boxes_gist``; other backends: the grid cells that can hold such boxes
+    (:mod:`saola.context.geogrid`, index ``ix_ngsi_geo_boxes_cell``) and four comparisons on the box
+    columns.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("portable", InternalTraversal.dp_clauseelement),
+                           ("postgresql", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, west: float, south: float, east: float, north: float) -> None:
+        w, s, e, n = (float(v) for v in (west, south, east, north))
+        b = NgsiGeoBox
+        self.portable = and_(b.min_lon <= e, b.max_lon >= w, b.min_lat <= n, b.max_lat >= s)
+        cells = geogrid.cells_meeting(w, s, e, n)
+        if cells is not None:
+            self.portable = and_(b.cell.in_(cells), self.portable)
+        stored = func.box(func.point(b.min_lon, b.min_lat), func.point(b.max_lon, b.max_lat))
+        wanted = func.box(func.point(literal(w, Float()), literal(s, Float())),
+                          func.point(literal(e, Float()), literal(n, Float())))
+        self.postgresql = stored.op("&&", return_type=Boolean())(wanted)
+
+
+@compiles(BoxOverlaps)
+def _compile_box_overlaps(element: BoxOverlaps, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.portable, **kw)})"
+
+
+@compiles(BoxOverlaps, "postgresql")
+def _compile_box_overlaps_pg(element: BoxOverlaps, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.postgresql, **kw))
+
+
+def _time_index_default(context: DefaultExecutionContext) -> datetime:
+    """``observed_at`` when the instance has one, else when it was recorded (also for executemany inserts)."""
+    params = context.get_current_parameters()
+    return params.get("observed_at") or params.get("modified_at") or utcnow()
 
 
 class NgsiAttributeHistory(Base):
+    """One attribute instance as written at some moment (or a deletion marker).
+
+    ``time_index`` is the row's time: its ``observedAt``, else when it was recorded. Retention ages
+    rows by it, and on PostgreSQL it is the partition key: migration 0005 makes this table
+    ``PARTITION BY RANGE (time_index)`` with a partition per month in the ``ngsi_history`` schema
+    plus a DEFAULT partition, so no insert is ever refused (see :mod:`saola.context.partitions`).
+    PostgreSQL requires the partition key in every unique constraint, so there the primary key is
+    ``(id, time_index)``; the model names ``id`` alone because SQLite can only autoincrement a
+    single-column ``INTEGER PRIMARY KEY`` and ``id`` comes from one sequence, so it is unique anyway
+    (Alembic's autogenerate does not compare primary keys, so both backends match the model).
+    ``postgresql_partition_by`` below only matters to ``create_all``; the migration is the truth.
+    The time index is BRIN on PostgreSQL (tiny, and rows arrive in time order), a btree on SQLite.
+    """
+
     __tablename__ = "ngsi_attribute_history"
-    __table_args__ = (Index("ix_ngsi_attribute_history_attr", "tenant", "entity_id", "attr_iri", "id"),)
+    __table_args__ = (
+        Index("ix_ngsi_attribute_history_attr", "tenant", "entity_id", "attr_iri", "observed_at"),
+        Index("ix_ngsi_attribute_history_time", "time_index", postgresql_using="brin"),
+        {"postgresql_partition_by": "RANGE (time_index)"},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(255), default="")
@@ -88,8 +181,15 @@ class NgsiAttributeHistory(Base):
     instance_id: Mapped[str] = mapped_column(String(128))
     observed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    time_index: Mapped[datetime] = mapped_column(UTCDateTime, default=_time_index_default)
     instance: Mapped[dict[str, Any] | None] = mapped_column(JSON_DOCUMENT, default=None)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+@event.listens_for(NgsiAttributeHistory, "before_update")
+def _keep_time_index(_mapper: Mapper[Any], _connection: Any, target: NgsiAttributeHistory) -> None:
+    """An instance corrected through the temporal API moves with its new ``observedAt`` (and partition)."""
+    target.time_index = target.observed_at or target.modified_at
 
 
 class NgsiContext(Base):

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from saola.context import geo
+from saola.context import geo, geogrid
 from saola.context.errors import BadRequestData
 from saola.context.models import (
     SHORT_TEXT,
@@ -123,24 +123,32 @@ def _geo_rows(pk: int, entity: StoredEntity) -> list[dict[str, Any]]:
                 except BadRequestData:
                     continue
                 rows.append({"entity_pk": pk, "attr_iri": iri, "min_lon": west, "min_lat": south,
-                             "max_lon": east, "max_lat": north})
+                             "max_lon": east, "max_lat": north, "cell": geogrid.cell_of(west, south, east, north)})
     return rows
+
+
+# Side and history rows are written with Core statements on the session's connection: the ORM's
+# bulk-insert path cost ~40% of a batch upsert in profiles (bench/context_bench.py), and nothing
+# here needs ORM objects for these rows.
+SIDE_TABLES = (NgsiEntityType.__table__, NgsiAttributeValue.__table__, NgsiGeoBox.__table__)
+
+
+def _delete_side_rows(session: Session, pk: int) -> None:
+    conn = session.connection()
+    for table in SIDE_TABLES:
+        conn.execute(delete(table).where(table.c.entity_pk == pk))
 
 
 def _write_side_tables(session: Session, row: NgsiEntity, *, fresh: bool) -> None:
     if not fresh:
-        for table in (NgsiEntityType, NgsiAttributeValue, NgsiGeoBox):
-            session.execute(delete(table).where(table.entity_pk == row.id))
+        _delete_side_rows(session, row.id)
+    conn = session.connection()
     data = row.data
     types = [{"entity_pk": row.id, "tenant": row.tenant, "type_iri": t} for t in data.get("type", [])]
-    if types:
-        session.execute(insert(NgsiEntityType), types)
-    values = _value_rows(row.id, row.tenant, data)
-    if values:
-        session.execute(insert(NgsiAttributeValue), values)
-    boxes = _geo_rows(row.id, data)
-    if boxes:
-        session.execute(insert(NgsiGeoBox), boxes)
+    for table, rows in zip(SIDE_TABLES, (types, _value_rows(row.id, row.tenant, data), _geo_rows(row.id, data)),
+                           strict=True):
+        if rows:
+            conn.execute(insert(table), rows)
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -170,16 +178,17 @@ def _history_rows(
         for dataset, inst in new_by_ds.items():
             if old_by_ds.get(dataset) != inst:
                 touched = True
+                observed = _parse_time(inst.get("observedAt"))
                 rows.append({"tenant": tenant, "entity_id": entity_id, "attr_iri": iri, "dataset_id": dataset,
-                             "instance_id": f"urn:ngsi-ld:{uuid.uuid4()}", "observed_at":
-                             _parse_time(inst.get("observedAt")), "modified_at": now, "instance": inst,
+                             "instance_id": f"urn:ngsi-ld:{uuid.uuid4()}", "observed_at": observed,
+                             "modified_at": now, "time_index": observed or now, "instance": inst,
                              "deleted": False})
         for dataset in old_by_ds:
             if dataset not in new_by_ds:
                 touched = True
                 rows.append({"tenant": tenant, "entity_id": entity_id, "attr_iri": iri, "dataset_id": dataset,
                              "instance_id": f"urn:ngsi-ld:{uuid.uuid4()}", "observed_at": None,
-                             "modified_at": now, "instance": None, "deleted": True})
+                             "modified_at": now, "time_index": now, "instance": None, "deleted": True})
         if touched:
             changed.append(iri)
     return rows, changed
@@ -187,15 +196,27 @@ def _history_rows(
 
 def _record(session: Session, tenant: str, entity_id: str, before: StoredEntity | None,
             after: StoredEntity | None) -> list[str]:
-    rows, changed = _history_rows(tenant, entity_id, before, after, utcnow())
-    if rows:
-        session.execute(insert(NgsiAttributeHistory), rows)
-    topic = "ngsi.entity.created" if before is None else "ngsi.entity.deleted" if after is None \
-        else "ngsi.entity.updated"
-    types = (after or before or {}).get("type", [])
-    queue_event(session, topic, {"tenant": tenant, "id": entity_id, "types": list(types), "changed": changed,
-                                 "entity": after, "previous": before})
-    return changed
+    return _record_many(session, tenant, [(entity_id, before, after)])[0]
+
+
+def _record_many(session: Session, tenant: str,
+                 changes: list[tuple[str, StoredEntity | None, StoredEntity | None]]) -> list[list[str]]:
+    """Append the history rows of several changes in one statement and queue their events."""
+    now = utcnow()
+    history: list[dict[str, Any]] = []
+    changed_of: list[list[str]] = []
+    for entity_id, before, after in changes:
+        rows, changed = _history_rows(tenant, entity_id, before, after, now)
+        history += rows
+        changed_of.append(changed)
+        topic = "ngsi.entity.created" if before is None else "ngsi.entity.deleted" if after is None \
+            else "ngsi.entity.updated"
+        types = (after or before or {}).get("type", [])
+        queue_event(session, topic, {"tenant": tenant, "id": entity_id, "types": list(types), "changed": changed,
+                                     "entity": after, "previous": before})
+    if history:
+        session.connection().execute(insert(NgsiAttributeHistory.__table__), history)
+    return changed_of
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -212,6 +233,31 @@ def insert_entity(session: Session, tenant: str, entity: StoredEntity) -> NgsiEn
     return row
 
 
+def insert_entities(session: Session, tenant: str, entities: list[StoredEntity]) -> list[NgsiEntity]:
+    """Insert several new entities (ids not stored yet, each once) with a handful of multi-row
+    statements instead of six per entity: what makes batch create/upsert fast."""
+    if not entities:
+        return []
+    ensure_tenant(session, tenant)
+    now = utcnow()
+    rows = [NgsiEntity(tenant=tenant, entity_id=e["id"], data=e, created_at=now, modified_at=now) for e in entities]
+    session.add_all(rows)
+    session.flush()  # one multi-row INSERT ... RETURNING id
+    types: list[dict[str, Any]] = []
+    values: list[dict[str, Any]] = []
+    boxes: list[dict[str, Any]] = []
+    for row in rows:
+        types += [{"entity_pk": row.id, "tenant": tenant, "type_iri": t} for t in row.data.get("type", [])]
+        values += _value_rows(row.id, tenant, row.data)
+        boxes += _geo_rows(row.id, row.data)
+    conn = session.connection()
+    for table, batch in zip(SIDE_TABLES, (types, values, boxes), strict=True):
+        if batch:
+            conn.execute(insert(table), batch)
+    _record_many(session, tenant, [(row.entity_id, None, row.data) for row in rows])
+    return rows
+
+
 def replace_entity(session: Session, row: NgsiEntity, entity: StoredEntity) -> list[str]:
     """Store ``entity`` as the new document of ``row``; the changed attribute IRIs."""
     before = row.data
@@ -224,8 +270,7 @@ def replace_entity(session: Session, row: NgsiEntity, entity: StoredEntity) -> l
 
 def remove_entity(session: Session, row: NgsiEntity) -> None:
     before = row.data
-    for table in (NgsiEntityType, NgsiAttributeValue, NgsiGeoBox):
-        session.execute(delete(table).where(table.entity_pk == row.id))
+    _delete_side_rows(session, row.id)
     session.delete(row)
     session.flush()
     _record(session, row.tenant, row.entity_id, before, None)
