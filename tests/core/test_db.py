@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
-from saola.core.db import make_engine, make_session_factory, unit_of_work
+from saola.core.db import make_engine, make_session_factory, unit_of_work, write_intent
 from saola.core.directory.models import AgencyContact
 
 
@@ -51,4 +54,81 @@ def test_naive_datetimes_are_refused_before_reaching_the_database(database_url: 
     with pytest.raises(StatementError), unit_of_work(make_session_factory(engine)) as session:
         session.add(AuditEntry(at=datetime(2026, 1, 1), actor="t", action="probe", object_type="probe"))
         session.flush()
+    engine.dispose()
+
+
+def _counter_engine(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE counter (n INTEGER)"))
+        conn.execute(text("INSERT INTO counter VALUES (0)"))
+    return engine
+
+
+def _read_then_write(engine, started: threading.Event, go_on: threading.Event, intent: bool) -> None:
+    """Read, wait until the other thread has committed a write, then write: a lost race in WAL mode."""
+    context = write_intent() if intent else nullcontext()
+    with context, Session(engine) as session:
+        n = session.execute(text("SELECT n FROM counter")).scalar_one()
+        started.set()
+        go_on.wait(5)
+        session.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+        session.commit()
+
+
+def test_sqlite_writers_that_read_first_wait_their_turn_instead_of_failing(tmp_path) -> None:
+    engine = _counter_engine(tmp_path)
+    started, go_on, errors = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        try:
+            _read_then_write(engine, started, go_on, intent=True)
+        except Exception as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=first)
+    worker.start()
+    started.wait(5)
+
+    def second() -> None:
+        try:
+            with write_intent(), Session(engine) as session:  # waits for the first writer's lock
+                session.execute(text("UPDATE counter SET n = n + 10"))
+                session.commit()
+        except Exception as exc:
+            errors.append(exc)
+
+    other = threading.Thread(target=second)
+    other.start()
+    go_on.set()
+    worker.join(10)
+    other.join(10)
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 11  # neither update was lost
+    engine.dispose()
+
+
+def test_a_lost_sqlite_race_is_recognised_as_busy_not_as_a_fault(tmp_path) -> None:
+    from saola.core.http import is_bad_value, is_busy
+
+    engine = _counter_engine(tmp_path)
+    started, go_on = threading.Event(), threading.Event()
+    failure: list[BaseException] = []
+
+    def deferred() -> None:
+        try:
+            _read_then_write(engine, started, go_on, intent=False)
+        except OperationalError as exc:
+            failure.append(exc)
+
+    worker = threading.Thread(target=deferred)
+    worker.start()
+    started.wait(5)
+    with engine.begin() as conn:  # another writer commits between the read and the write
+        conn.execute(text("UPDATE counter SET n = 100"))
+    go_on.set()
+    worker.join(10)
+    assert len(failure) == 1 and "database is locked" in str(failure[0])
+    assert is_busy(failure[0]) and not is_bad_value(failure[0])
     engine.dispose()

@@ -79,3 +79,14 @@ class InternalError(NgsiLdError):
     type_uri = _ERRORS + "InternalError"
     status = 500
     title = "Internal error"
+
+
+class Busy(InternalError):
+    """The database was busy (a lock wait ran out); nothing was changed and the client may retry.
+
+    NGSI-LD has no error type for this; it is an InternalError by type with the HTTP status 503,
+    which clients and proxies understand as "retry later".
+    """
+
+    status = 503
+    title = "Service busy"

@@ -25,6 +25,7 @@ from saola.context import store
 from saola.context.errors import (
     AlreadyExists,
     BadRequestData,
+    Busy,
     InternalError,
     InvalidRequest,
     LdContextNotAvailable,
@@ -40,7 +41,7 @@ from saola.core.auth.service import Principal
 from saola.core.db import new_id
 from saola.core.deps import DbSession, resolved_principal
 from saola.core.errors import DomainError
-from saola.core.http import is_bad_value
+from saola.core.http import is_bad_value, is_busy
 
 log = logging.getLogger("saola.context")
 
@@ -105,6 +106,8 @@ def _translate(exc: BaseException) -> NgsiLdError:
         return AlreadyExists("The change conflicts with existing data")
     if is_bad_value(exc):
         return BadRequestData("A value in the request is out of range or cannot be stored")
+    if is_busy(exc):
+        return Busy("The database is busy with other changes; nothing was changed. Retry in a moment.")
     return InternalError("Something went wrong on our side; the error was logged")
 
 
@@ -119,6 +122,8 @@ def install(app: FastAPI) -> None:
         if error.status >= 500:
             log.error("unhandled NGSI-LD error", extra={"path": request.url.path}, exc_info=exc)
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        if error.status == 503:
+            headers = {"Retry-After": "1"}
         return problem_response(error, headers)
 
     originals = dict(app.exception_handlers)

@@ -3,6 +3,13 @@
 SQLite runs in WAL mode with foreign keys on; PostgreSQL through psycopg 3. The unit of
 work is the request (or CLI command): services flush, the caller commits. Events queued
 with :func:`queue_event` are published only after the transaction commits.
+
+SQLite transactions that mean to write (the session of a request with an unsafe method,
+see :func:`write_intent` and ``saola.core.deps.db_session``) start with ``BEGIN IMMEDIATE``:
+a deferred transaction that reads and then writes fails at once with "database is locked"
+when another writer committed in between (WAL snapshots cannot be upgraded), whereas an
+immediate one waits its turn for up to the busy timeout. Reads keep plain ``BEGIN`` and
+stay concurrent.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,7 +69,26 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+_write_intent: ContextVar[bool] = ContextVar("saola_write_intent", default=False)
+
+
+@contextmanager
+def write_intent() -> Iterator[None]:
+    """Transactions begun inside this block will write: on SQLite they take the write lock up front."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is switched off so that _sqlite_begin decides how to begin.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -84,12 +111,18 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+# ``session.info`` key: writes (callables taking a new session) to make in their own transaction
+# once this session's transaction has ended, committed or rolled back (see saola.core.deps).
+AFTER_TRANSACTION = "saola_after_transaction"
 
 
 @contextmanager

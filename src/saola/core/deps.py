@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from anyio import from_thread
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from saola.core.audit.service import ActorInfo, set_actor
 from saola.core.auth import service as auth
 from saola.core.auth.service import Principal
-from saola.core.db import take_committed_events, utcnow
+from saola.core.db import AFTER_TRANSACTION, take_committed_events, unit_of_work, utcnow, write_intent
 from saola.core.errors import CsrfFailed, NotAuthenticated, PermissionDenied
 from saola.core.i18n import choose_language, parse_accept_language
 from saola.core.settings import Settings
@@ -53,9 +53,18 @@ def request_id(request: Request) -> str:
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    session: Session = request.app.state.session_factory()
+    factory = request.app.state.session_factory
+    session: Session = factory()
     set_actor(session, ActorInfo(None, "anonymous", request_id(request), client_ip(request)))
+    after_transaction: list[Callable[[Session], None]] = []
+    session.info[AFTER_TRANSACTION] = after_transaction
     try:
+        if request.method in UNSAFE_METHODS and session.get_bind().dialect.name == "sqlite":
+            # Begin now, taking SQLite's write lock (BEGIN IMMEDIATE): a transaction that reads and
+            # then writes would otherwise fail outright if another writer committed in between.
+            # Only this session: background tasks and other sessions keep plain BEGIN.
+            with write_intent():
+                session.connection()
         yield session
         session.commit()
     except BaseException:
@@ -64,6 +73,9 @@ def db_session(request: Request) -> Iterator[Session]:
     finally:
         events = take_committed_events(session)
         session.close()
+        for write in after_transaction:
+            with unit_of_work(factory) as side:
+                write(side)
         bus = request.app.state.event_bus
         for topic, payload in events:
             from_thread.run(bus.publish, topic, payload)

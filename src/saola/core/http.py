@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -132,6 +132,20 @@ def is_bad_value(exc: BaseException) -> bool:
     return isinstance(exc, _BAD_VALUE_CAUSES)
 
 
+# Lock waits that ran out: SQLite's busy timeout, PostgreSQL's lock timeout, deadlock and
+# serialization failures. The transaction was rolled back, so the client may simply retry.
+_BUSY_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database was too busy", rather than bad input or a fault of ours."""
+    if not isinstance(exc, OperationalError):
+        return False
+    if "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in _BUSY_SQLSTATES
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
@@ -183,6 +197,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StatementError)
     @app.exception_handler(OverflowError)
     async def _bad_value(request: Request, exc: Exception) -> Response:
+        if is_busy(exc):
+            log.warning("database busy", extra={"path": request.url.path, "error": str(exc)[:300]})
+            return _render_error(
+                request, status=503, code="database-busy", title="The service is busy",
+                detail="The database is busy with other changes; nothing was changed. Try again in a moment.",
+                headers={"Retry-After": "1"},
+            )
         if not is_bad_value(exc):
             return await _unexpected(request, exc)
         cause = exc.orig if isinstance(exc, StatementError) and exc.orig is not None else exc

@@ -29,6 +29,7 @@ from saola.core.auth.errors import (
 )
 from saola.core.auth.models import ApiToken, BrowserSession, LoginFailure, User
 from saola.core.auth.permissions import ROLES, check_scopes, permissions_for
+from saola.core.db import AFTER_TRANSACTION
 from saola.core.directory.models import Agency
 from saola.core.errors import BadRequest
 
@@ -199,11 +200,22 @@ def _recent_failures(session: Session, *, column: object, value: str, since: dat
 def _record_failure(session: Session, *, username_key: str, user: User | None, ip: str, now: datetime) -> None:
     # Its own transaction: the request rolls back on the error, the failure must stay counted.
     # What was typed as a username is never stored in clear (people type passwords there).
-    with Session(bind=session.get_bind()) as side:
-        side.info["actor"] = session.info.get("actor", audit.SYSTEM)
+    actor = session.info.get("actor", audit.SYSTEM)
+
+    def write(side: Session) -> None:
+        side.info["actor"] = actor
         side.add(LoginFailure(username=username_key, ip=ip[:64], at=now))
         audit.record(side, action="login-failed", object_type="users", object_id=str(user.id) if user else "",
                      after=None if user else {"known_user": False})
+
+    after_request = session.info.get(AFTER_TRANSACTION)
+    if after_request is not None:
+        # A request's session (saola.core.deps.db_session) may hold SQLite's write lock until it
+        # ends, so a second transaction now would wait for it forever: write once it has ended.
+        after_request.append(write)
+        return
+    with Session(bind=session.get_bind()) as side:
+        write(side)
         side.commit()
 
 
