@@ -156,6 +156,11 @@ def _load(session: Session, rows: Sequence[tuple[FeedbackReport, Case]]) -> list
             for r, c in rows]
 
 
+def load_public(session: Session, rows: Sequence[tuple[FeedbackReport, Case]]) -> list[Report]:
+    """Reports of ``rows`` with their category and agency (no reporter), in the same order."""
+    return _load(session, rows)
+
+
 def _base() -> Select[tuple[FeedbackReport, Case]]:
     return select(FeedbackReport, Case).join(Case, Case.id == FeedbackReport.case_id)
 
