@@ -1,5 +1,7 @@
-"""Dossier statistics: ``GET /api/v1/dossiers/stats`` (JSON or CSV) and the console page
-``/console/dossiers/stats`` with its CSV download. Both call :func:`saola.egov.stats.dossier_stats`."""
+"""Dossier statistics and the Decision 766 index over HTTP: ``GET /api/v1/dossiers/stats`` (JSON, CSV or
+XLSX), ``GET /api/v1/dossiers/index``, the console pages ``/console/dossiers/stats`` (with CSV and XLSX
+downloads) and ``/console/dossiers/index``, and the register book. They call :mod:`saola.egov.stats` and
+:mod:`saola.egov.index`."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from saola.core.db import utcnow
 from saola.core.deps import DbSession, require
 from saola.core.directory.models import Agency
 from saola.core.errors import BadRequest
-from saola.egov import dossiers, stats
+from saola.egov import dossiers, index, stats
 from saola.egov.labels import LABELS
 from saola.web.templating import render
 
@@ -26,6 +28,7 @@ pages_router = APIRouter()
 Reader = Annotated[Principal, Depends(require("dossiers:read"))]
 PageReader = Annotated[Principal, Depends(require("dossiers:read", page=True))]
 MAX_DAYS = 3700
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class StatsRow(BaseModel):
@@ -40,6 +43,14 @@ class StatsRow(BaseModel):
     early_rate: float | None
     on_time_rate: float | None
     late_rate: float | None
+    open: int
+    open_overdue: int
+    official_late_rate: float | None
+    online_rate: float | None
+    digitised: int
+    digitisation_rate: float | None
+    avoided_visits: int
+    hours_saved: float
     avg_days: float | None
 
 
@@ -47,8 +58,38 @@ class StatsOut(BaseModel):
     start: date
     end: date
     by: str
+    hours_per_avoided_visit: float
     rows: list[StatsRow]
     total: StatsRow
+
+
+class CriterionOut(BaseModel):
+    key: str
+    name_vi: str
+    name_en: str
+    computable: bool
+    formula: str
+    formula_vi: str
+    rate: float | None
+
+
+class GroupOut(BaseModel):
+    key: str
+    name_vi: str
+    name_en: str
+    maximum: int
+    points: float | None
+    criteria: list[CriterionOut]
+
+
+class IndexOut(BaseModel):
+    decision: str
+    start: date
+    end: date
+    points: float
+    out_of: int
+    maximum: int
+    groups: list[GroupOut]
 
 
 def _period(start: date | None, end: date | None) -> tuple[date, date, datetime, datetime]:
@@ -64,32 +105,69 @@ def _period(start: date | None, end: date | None) -> tuple[date, date, datetime,
             datetime.combine(end + timedelta(days=1), time(), tzinfo=tz))
 
 
-def _row(row: stats.Row) -> StatsRow:
-    return StatsRow(group=row.key, name=row.name, received=row.received, online=row.online, resolved=row.resolved,
-                    early=row.counts.early, on_time=row.counts.on_time, late=row.counts.late,
-                    early_rate=row.rate("early"), on_time_rate=row.rate("on_time"), late_rate=row.rate("late"),
-                    avg_days=row.avg_days)
+def _compute(request: Request, session: DbSession, principal: Principal, start: date | None, end: date | None,
+             by: stats.GroupBy) -> tuple[date, date, list[stats.Row], stats.Row]:
+    first, last, since, until = _period(start, end)
+    rows, total = stats.dossier_stats(session, actor=principal, start=since, end=until, by=by, now=utcnow(),
+                                      hours_per_visit=request.app.state.settings.egov_hours_per_avoided_visit)
+    return first, last, rows, total
 
 
-def _csv(rows: list[stats.Row], total: stats.Row, start: date, end: date) -> Response:
-    return Response(stats.to_csv(rows, total), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="dossiers-{start.isoformat()}-{end.isoformat()}.csv"'})
+def _export(rows: list[stats.Row], total: stats.Row, start: date, end: date, kind: str) -> Response:
+    name = f"dossiers-{start.isoformat()}-{end.isoformat()}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if kind == "xlsx":
+        return Response(stats.to_xlsx(rows, total), media_type=XLSX, headers=headers)
+    return Response(stats.to_csv(rows, total), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/dossiers/stats", response_model=StatsOut,
-            summary="Received, resolved, early/on-time/late counts and rates by procedure, agency or level",
-            responses={200: {"content": {"text/csv": {}}}})
+            summary="Received, resolved, early/on-time/late, official late rate, online, digitisation and hours "
+            "saved by procedure, agency, level or month",
+            responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
 def dossier_stats(
-    session: DbSession, principal: Reader,
+    request: Request, session: DbSession, principal: Reader,
     start: date | None = None, end: date | None = None,
     by: stats.GroupBy = "procedure",
-    format: Literal["json", "csv"] = "json",
+    format: Literal["json", "csv", "xlsx"] = "json",
 ) -> StatsOut | Response:
+    first, last, rows, total = _compute(request, session, principal, start, end, by)
+    if format != "json":
+        return _export(rows, total, first, last, format)
+    return StatsOut(start=first, end=last, by=by, rows=[StatsRow(**r.values()) for r in rows],
+                    total=StatsRow(**total.values()),
+                    hours_per_avoided_visit=request.app.state.settings.egov_hours_per_avoided_visit)
+
+
+def _index(session: DbSession, principal: Principal, start: date | None, end: date | None) -> IndexOut:
     first, last, since, until = _period(start, end)
-    rows, total = stats.dossier_stats(session, actor=principal, start=since, end=until, by=by)
-    if format == "csv":
-        return _csv(rows, total, first, last)
-    return StatsOut(start=first, end=last, by=by, rows=[_row(r) for r in rows], total=_row(total))
+    data = index.gather(session, actor=principal, start=since, end=until, now=utcnow())
+    groups, points, out_of = index.compute_index(data)
+    return IndexOut(decision=index.DECISION, start=first, end=last, points=points, out_of=out_of,
+                    maximum=sum(g.maximum for g in index.GROUPS), groups=[
+                        GroupOut(key=g.group.key, name_vi=g.group.name_vi, name_en=g.group.name_en,
+                                 maximum=g.group.maximum, points=g.points, criteria=[
+                                     CriterionOut(key=c.criterion.key, name_vi=c.criterion.name_vi,
+                                                  name_en=c.criterion.name_en, computable=c.criterion.computable,
+                                                  formula=c.criterion.formula,
+                                                  formula_vi=c.criterion.formula_vi, rate=c.rate) for c in g.criteria])
+                        for g in groups])
+
+
+@router.get("/dossiers/index", response_model=IndexOut,
+            summary="The Decision 766/QĐ-TTg service quality index: groups, maxima and the criteria Saola computes")
+def dossier_index(session: DbSession, principal: Reader, start: date | None = None,
+                  end: date | None = None) -> IndexOut:
+    return _index(session, principal, start, end)
+
+
+@pages_router.get("/console/dossiers/index")
+def index_page(
+    request: Request, session: DbSession, principal: PageReader,
+    start: Annotated[date | None, Query()] = None, end: Annotated[date | None, Query()] = None,
+) -> Response:
+    result = _index(session, principal, start, end)
+    return render(request, "egov/index.html", {**LABELS, "index": result, "start": result.start, "end": result.end})
 
 
 @pages_router.get("/console/dossiers/stats")
@@ -98,21 +176,19 @@ def stats_page(
     start: Annotated[date | None, Query()] = None, end: Annotated[date | None, Query()] = None,
     by: stats.GroupBy = "procedure",
 ) -> Response:
-    first, last, since, until = _period(start, end)
-    rows, total = stats.dossier_stats(session, actor=principal, start=since, end=until, by=by)
+    first, last, rows, total = _compute(request, session, principal, start, end, by)
     return render(request, "egov/stats.html", {**LABELS, "rows": rows, "total": total, "start": first, "end": last,
                                                "by": by})
 
 
-@pages_router.get("/console/dossiers/stats.csv")
-def stats_csv(
-    session: DbSession, principal: PageReader,
+@pages_router.get("/console/dossiers/stats.{kind}")
+def stats_export(
+    request: Request, session: DbSession, principal: PageReader, kind: Literal["csv", "xlsx"],
     start: Annotated[date | None, Query()] = None, end: Annotated[date | None, Query()] = None,
     by: stats.GroupBy = "procedure",
 ) -> Response:
-    first, last, since, until = _period(start, end)
-    rows, total = stats.dossier_stats(session, actor=principal, start=since, end=until, by=by)
-    return _csv(rows, total, first, last)
+    first, last, rows, total = _compute(request, session, principal, start, end, by)
+    return _export(rows, total, first, last, kind)
 
 
 @pages_router.get("/console/dossiers/register")
