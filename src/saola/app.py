@@ -56,24 +56,29 @@ def _include_routers(app: FastAPI) -> None:
     from saola.core.calendar import api as calendar_api
     from saola.core.directory import api as directory_api
     from saola.core.directory import pages as directory_pages
+    from saola.core.messaging import api as messaging_api
     from saola.egov import dossiers_api, dossiers_pages, portal_pages, procedures_api, procedures_pages, stats_views
     from saola.egov.queue import api as queue_api
     from saola.egov.queue import pages as queue_pages
     from saola.egov.queue import public_pages as queue_public_pages
     from saola.feedback import categories_api as feedback_categories_api
+    from saola.feedback import duplicates as feedback_duplicates
     from saola.feedback import open311 as feedback_open311
     from saola.feedback import pages as feedback_pages
+    from saola.feedback import public_pages as feedback_public_pages
+    from saola.feedback import rating as feedback_rating
     from saola.feedback import reports_api as feedback_reports_api
     from saola.web import pages as web_pages
 
     for module in (health, auth_api, audit_api, directory_api, calendar_api, context_api, context_ops_api,
                    subscriptions_api, temporal_api, queue_api, procedures_api, stats_views, dossiers_api,
-                   feedback_categories_api, feedback_reports_api, feedback_open311):
+                   feedback_categories_api, feedback_duplicates, feedback_rating, feedback_reports_api,
+                   feedback_open311, messaging_api):
         app.include_router(module.router)
     app.include_router(stats_views.pages_router, include_in_schema=False)  # before /console/dossiers/{id}
     for module in (web_pages, auth_pages, auth_admin_pages, audit_pages, directory_pages, context_pages,
                    queue_pages, queue_public_pages, procedures_pages, dossiers_pages, portal_pages,
-                   feedback_pages):
+                   feedback_pages, feedback_public_pages):
         app.include_router(module.router, include_in_schema=False)
 
 
@@ -86,10 +91,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("saola started", extra={"database": engine.url.render_as_string(hide_password=True)})
         from saola.context.notifier import Notifier
+        from saola.core.messaging.worker import MessagingWorker
 
         notifier = Notifier(app)
         await notifier.start()
+        messaging = MessagingWorker(app)
+        await messaging.start()
         yield
+        await messaging.stop()
         await notifier.stop()
         await app.state.event_bus.close()
         engine.dispose()

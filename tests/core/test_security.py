@@ -54,6 +54,8 @@ PUBLIC_API: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/procedures/export"): "the procedures catalogue is public (National Public Service Portal)",
     ("GET", "/api/v1/procedures/{code}"): "the procedures catalogue is public (National Public Service Portal)",
     ("GET", "/api/v1/dossiers/lookup"): "a dossier's status and appointment by its code, no personal data",
+    ("GET", "/api/v1/reports/similar"): "open 1022 reports near a point, shown to citizens before they submit; "
+                                        "public fields only, no personal data",
 }
 
 

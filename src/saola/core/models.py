@@ -15,6 +15,8 @@ from saola.core.audit.models import AuditEntry
 from saola.core.auth.models import ApiToken, BrowserSession, LoginFailure, User
 from saola.core.db import Base
 from saola.core.directory.models import AdminUnit, Agency, AgencyContact, UnitSuccession
+from saola.core.messaging import case_notices  # noqa: F401  (notices of case status changes, before commit)
+from saola.core.messaging.models import OutboxMessage  # noqa: F401  (outbox of e-mail and SMS)
 from saola.egov.models import Dossier, DossierRating, Procedure  # noqa: F401  (one-stop shop tables)
 from saola.egov.queue.models import (  # noqa: F401  (queue tables)
     CounterService,

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         description="Per entity type retention overrides as `TYPE=DAYS,...` (a short type name or a full IRI; "
         "0 keeps that type forever), e.g. `WeatherObserved=30,TrafficFlowObserved=7`.",
     )
+    egov_hours_per_avoided_visit: float = Field(
+        4.0, ge=0, le=100,
+        description="Citizen hours one avoided visit to the one-stop shop saves (travel and waiting); dossier "
+        "statistics count one avoided visit per online submission.",
+    )
     feedback_triage_agency: str = Field(
         "IOC", max_length=40,
         description="Code of the agency whose triage queue receives 1022 reports filed without a category.",
@@ -138,6 +143,44 @@ class Settings(BaseSettings):
     )
     feedback_max_photo_mb: int = Field(
         10, ge=1, le=100, description="Largest photo or document attached to a 1022 report, in megabytes.",
+    )
+    feedback_duplicate_radius_m: int = Field(
+        100, ge=1, le=5000,
+        description="Open 1022 reports of the same category within this many metres are suggested as duplicates.",
+    )
+    feedback_duplicate_days: int = Field(
+        30, ge=1, le=365,
+        description="Open 1022 reports received within this many days are suggested as duplicates.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Public address of this Saola, used in links sent to citizens.",
+    )
+    mail_backend: Literal["log", "smtp"] = Field(
+        "log", description="How e-mail is sent: `log` (written to the log, for a laptop) or `smtp`.",
+    )
+    smtp_host: str = Field("", description="SMTP server host (required with `mail_backend=smtp`).")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    smtp_starttls: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str = Field("", description="SMTP user name; empty: no login.")
+    smtp_password: str = Field("", description="SMTP password (with `smtp_user`).")
+    mail_from: str = Field("", description="Sender address of outgoing e-mail (required with `mail_backend=smtp`).")
+    sms_backend: Literal["log", "http"] = Field(
+        "log", description="How SMS are sent: `log` (written to the log) or `http` (the provider's HTTP gateway).",
+    )
+    sms_gateway_url: str = Field(
+        "", description="URL the SMS gateway receives a JSON POST at (with `sms_backend=http`).",
+    )
+    sms_api_key: str = Field("", description="API key sent to the SMS gateway (required with `sms_backend=http`).")
+    sms_api_key_header: str = Field("X-API-Key", description="Header carrying `sms_api_key`.")
+    sms_timeout_seconds: float = Field(10.0, gt=0, le=120, description="Timeout of one SMS gateway request.")
+    messaging_max_attempts: int = Field(
+        8, ge=1, le=100, description="Delivery attempts of an outgoing message before it is marked failed.",
+    )
+    messaging_retry_seconds: float = Field(
+        30.0, gt=0, le=86_400, description="Delay before the first retry of a message; doubled after each failure.",
+    )
+    messaging_poll_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often the outbox of e-mail and SMS is checked for due messages.",
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")
@@ -180,6 +223,9 @@ class Settings(BaseSettings):
                 raise ValueError("SAOLA_SECRET_KEY must be set to a random value of 32+ characters in production")
             if self.cookie_secure is False:
                 raise ValueError("SAOLA_COOKIE_SECURE cannot be false in production")
+        from saola.core.messaging.config import check_messaging_settings
+
+        check_messaging_settings(self)
         return self
 
     @property

@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, str] = {
     "feedback:submit": "Submit 1022 citizen reports through the API and Open311 (apps, hotline operators)",
     "feedback:manage": "Change the 1022 category tree (fields, categories, deadlines, questions)",
     "agencies:all": "See and act on every agency's private data, not only one's own",
+    "messages:read": "See outgoing e-mail and SMS to citizens and their delivery status",
 }
 
 _STAFF = frozenset({"console:access", "directory:read", "contacts:read", "context:read", "queue:read"})
