@@ -204,3 +204,12 @@ def json_log_lines(level: int = logging.DEBUG) -> Iterator[list[str]]:
 
 def parsed(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
+
+
+# Tables the application's background workers (NGSI-LD notifier, messaging outbox) poll on their
+# own schedule: statements on them are not part of any request, so query counts leave them out.
+BACKGROUND_TABLES = ("ngsi_subscriptions", "ngsi_notifications", "messaging_outbox")
+
+
+def is_background_statement(statement: str) -> bool:
+    return any(table in statement for table in BACKGROUND_TABLES)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -65,10 +64,9 @@ def _counter_engine(tmp_path):
     return engine
 
 
-def _read_then_write(engine, started: threading.Event, go_on: threading.Event, intent: bool) -> None:
-    """Read, wait until the other thread has committed a write, then write: a lost race in WAL mode."""
-    context = write_intent() if intent else nullcontext()
-    with context, Session(engine) as session:
+def _read_then_write(engine, started: threading.Event, go_on: threading.Event) -> None:
+    """Read, wait until told to go on, then write what was read plus one."""
+    with write_intent(), Session(engine) as session:
         n = session.execute(text("SELECT n FROM counter")).scalar_one()
         started.set()
         go_on.wait(5)
@@ -82,7 +80,7 @@ def test_sqlite_writers_that_read_first_wait_their_turn_instead_of_failing(tmp_p
 
     def first() -> None:
         try:
-            _read_then_write(engine, started, go_on, intent=True)
+            _read_then_write(engine, started, go_on)
         except Exception as exc:
             errors.append(exc)
 
@@ -109,26 +107,20 @@ def test_sqlite_writers_that_read_first_wait_their_turn_instead_of_failing(tmp_p
     engine.dispose()
 
 
-def test_a_lost_sqlite_race_is_recognised_as_busy_not_as_a_fault(tmp_path) -> None:
+def test_a_lock_wait_that_runs_out_is_recognised_as_busy_not_as_a_fault(tmp_path) -> None:
+    from sqlalchemy import create_engine
+
     from saola.core.http import is_bad_value, is_busy
 
     engine = _counter_engine(tmp_path)
-    started, go_on = threading.Event(), threading.Event()
-    failure: list[BaseException] = []
-
-    def deferred() -> None:
-        try:
-            _read_then_write(engine, started, go_on, intent=False)
-        except OperationalError as exc:
-            failure.append(exc)
-
-    worker = threading.Thread(target=deferred)
-    worker.start()
-    started.wait(5)
-    with engine.begin() as conn:  # another writer commits between the read and the write
-        conn.execute(text("UPDATE counter SET n = 100"))
-    go_on.set()
-    worker.join(10)
-    assert len(failure) == 1 and "database is locked" in str(failure[0])
-    assert is_busy(failure[0]) and not is_bad_value(failure[0])
+    impatient = create_engine(f"sqlite:///{tmp_path / 'busy.db'}", connect_args={"timeout": 0.1})
+    with write_intent(), Session(engine) as holder:
+        holder.execute(text("SELECT n FROM counter"))  # holds the write lock (BEGIN IMMEDIATE)
+        with pytest.raises(OperationalError) as caught, impatient.begin() as conn:
+            conn.execute(text("UPDATE counter SET n = 5"))
+    assert "database is locked" in str(caught.value)
+    assert is_busy(caught.value) and not is_bad_value(caught.value)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 0  # nothing was changed
+    impatient.dispose()
     engine.dispose()

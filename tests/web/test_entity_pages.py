@@ -21,6 +21,7 @@ from sqlalchemy import event
 
 from saola.core.auth.permissions import ROLE_PERMISSIONS
 from tests.conftest import Browser
+from tests.core.helpers import is_background_statement
 
 NGSI = "/ngsi-ld/v1"
 LAMP = "urn:ngsi-ld:Streetlight:bn-{:03d}"
@@ -120,7 +121,6 @@ def test_a_type_lists_its_entities_page_by_page_with_a_map(login, broker: Broker
 
 # The broker's notification worker matches each write against the subscriptions in the background,
 # at any moment; its statements are not the pages' and are left out of the count.
-BACKGROUND_TABLES = ("ngsi_subscriptions", "ngsi_notifications")
 
 
 @contextmanager
@@ -128,7 +128,7 @@ def _counting(engine: Any) -> Iterator[list[int]]:
     count = [0]
 
     def _count_statement(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if not any(table in statement for table in BACKGROUND_TABLES):
+        if not is_background_statement(statement):
             count[0] += 1
 
     event.listen(engine, "before_cursor_execute", _count_statement)

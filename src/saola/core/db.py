@@ -6,10 +6,10 @@ with :func:`queue_event` are published only after the transaction commits.
 
 SQLite transactions that mean to write (the session of a request with an unsafe method,
 see :func:`write_intent` and ``saola.core.deps.db_session``) start with ``BEGIN IMMEDIATE``:
-a deferred transaction that reads and then writes fails at once with "database is locked"
-when another writer committed in between (WAL snapshots cannot be upgraded), whereas an
-immediate one waits its turn for up to the busy timeout. Reads keep plain ``BEGIN`` and
-stay concurrent.
+they take the write lock before their first read, so what they read cannot change before
+they write (a read-then-write otherwise either sees stale data or fails with "database is
+locked" when another writer commits in between), and writers queue for the lock for up to
+the busy timeout. Other transactions keep the driver's lazy begin and stay concurrent.
 """
 
 from __future__ import annotations
@@ -83,12 +83,12 @@ def write_intent() -> Iterator[None]:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+    # Otherwise the driver begins by itself, lazily, before the first write statement.
+    if _write_intent.get():
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # The driver's own implicit BEGIN is switched off so that _sqlite_begin decides how to begin.
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
