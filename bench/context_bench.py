@@ -23,23 +23,19 @@ import multiprocessing
 import os
 import platform
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+from harness import fresh_database, saola_server
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from saola.context.geogrid import cells_meeting
 
@@ -167,55 +163,6 @@ def drive(pool: multiprocessing.pool.Pool, base: str, phase: str, requests: int,
 # --- server and database ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def fresh_database(backend: str, pg_url: str, workdir: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"saola_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def saola_server(url: str, workdir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "SAOLA_DATABASE_URL": url, "SAOLA_DATA_DIR": str(workdir), "SAOLA_ENV": "development",
-           "SAOLA_NGSI_LD_ANONYMOUS": "write", "SAOLA_LOG_LEVEL": "WARNING"}
-    saola = Path(sys.executable).with_name("saola")
-    subprocess.run([str(saola), "migrate"], env=env, check=True, capture_output=True)
-    log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed below, after the server stops
-    server = subprocess.Popen([str(saola), "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"Saola did not start; see {workdir / 'server.log'}")
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-
-
 # --- baselines measured in the database itself ---------------------------------------------------------
 
 
@@ -326,7 +273,8 @@ class Run:
 def run_backend(backend: str, args: argparse.Namespace) -> Run:
     n = args.entities
     with tempfile.TemporaryDirectory(prefix="saola-bench-") as tmp, \
-            fresh_database(backend, args.pg_url, Path(tmp)) as url, saola_server(url, Path(tmp)) as base, \
+            fresh_database(backend, args.pg_url, Path(tmp)) as url, \
+                saola_server(url, Path(tmp), migrate=True, env={"SAOLA_NGSI_LD_ANONYMOUS": "write"}) as base, \
             multiprocessing.get_context("spawn").Pool(args.clients) as pool:
         print(f"[{backend}] {n} entities, server {base}, {args.clients} client processes", flush=True)
         batches = (n + BATCH - 1) // BATCH

@@ -43,7 +43,8 @@ import httpx
 from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from queue_bench import Timings, fresh_database, percentile, saola_server
+from harness import fresh_database, percentile, saola_server
+from queue_bench import Timings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"

@@ -24,23 +24,19 @@ import argparse
 import os
 import platform
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from harness import fresh_database, percentile, saola_server
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -56,29 +52,6 @@ class Timings:
     def add(self, kind: str, seconds: float) -> None:
         with self.lock:
             self.samples.setdefault(kind, []).append(seconds)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def fresh_database(backend: str, pg_url: str, workdir: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.db'}"
-        return
-    name = f"saola_qbench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(pg_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def prepare(url: str) -> tuple[str, dict[str, int], list[int]]:
@@ -118,31 +91,6 @@ def prepare(url: str) -> tuple[str, dict[str, int], list[int]]:
             queue.set_counter_open(session, counter_id=counter_id, is_open=True, actor=None)
     engine.dispose()
     return secret, services, counters
-
-
-@contextmanager
-def saola_server(url: str, workdir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "SAOLA_DATABASE_URL": url, "SAOLA_DATA_DIR": str(workdir), "SAOLA_ENV": "development",
-           "SAOLA_LOG_LEVEL": "WARNING"}
-    saola = Path(sys.executable).with_name("saola")
-    log = open(workdir / "server.log", "w")  # noqa: SIM115 - closed below, after the server stops
-    server = subprocess.Popen([str(saola), "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"Saola did not start; see {workdir / 'server.log'}")
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def raw_insert_rate(url: str, rows: int) -> float:
@@ -258,17 +206,12 @@ def run_day(base: str, secret: str, services: dict[str, int], counters: list[int
 def run_backend(backend: str, args: argparse.Namespace) -> Run:
     with tempfile.TemporaryDirectory(prefix="saola-qbench-") as tmp:
         workdir = Path(tmp)
-        with fresh_database(backend, args.pg_url, workdir) as url:
+        with fresh_database(backend, args.pg_url, workdir, "saola_qbench") as url:
             secret, services, counters = prepare(url)
             with saola_server(url, workdir) as base:
                 wall, timings, errors = run_day(base, secret, services, counters, args, backend)
             raw = raw_insert_rate(url, args.visits)
     return Run(backend, args.visits, wall, timings, raw, errors)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def report(run: Run) -> str:
