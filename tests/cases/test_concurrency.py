@@ -19,12 +19,14 @@ from saola.cases.errors import InvalidTransition
 from saola.core.db import make_engine, make_session_factory, unit_of_work
 from saola.core.directory.models import Agency
 from tests.cases.conftest import NOW
-from tests.conftest import PG_URL, pg_scratch_database
+from tests.conftest import IN_CI, PG_URL, pg_scratch_database
 
 
 @pytest.fixture
 def pg_factory(request: pytest.FixtureRequest) -> Iterator[sessionmaker[Session]]:
     if not PG_URL:
+        if IN_CI:
+            pytest.fail("CI=true requires PostgreSQL (SAOLA_TEST_DATABASE_URL) for the concurrency tests")
         pytest.skip("PostgreSQL is not configured (SAOLA_TEST_DATABASE_URL); these tests run in CI")
     template = request.getfixturevalue("pg_template")
     with pg_scratch_database("saola_cc", template) as (_name, url):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from sqlalchemy import inspect
 
 from saola.core.db import make_engine
 from saola.core.models import Base
-from tests.conftest import sign_in
+from tests.conftest import free_port, sign_in
 from tests.core.helpers import UNREACHABLE_BROKER, UNREACHABLE_DATABASE, require_broker
 
 SAOLA = str(Path(sys.executable).with_name("saola"))
@@ -221,11 +220,6 @@ def test_migrate_creates_every_table_in_an_empty_sqlite_file(tmp_path: Path) -> 
 # --- two instances ----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def servers(database_url: str, tmp_path: Path) -> Iterator[list[tuple[str, str]]]:
@@ -249,7 +243,7 @@ def servers(database_url: str, tmp_path: Path) -> Iterator[list[tuple[str, str]]
             made = subprocess.run([SAOLA, "token", "create", "--user", user], env=env, cwd=folder,
                                   capture_output=True, text=True, timeout=60)
             assert made.returncode == 0, made.stderr
-            port = _free_port()
+            port = free_port()
             processes.append(subprocess.Popen([SAOLA, "serve", "--port", str(port)], env=env, cwd=folder,
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             out.append((f"http://127.0.0.1:{port}", made.stdout.strip().splitlines()[-1]))

@@ -4,7 +4,6 @@ sends; a gateway that is down gets the message later, nothing is lost; bad setti
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,14 +25,10 @@ from saola.core.messaging.backends import DeliveryError, HttpSmsSender, SmtpMail
 from saola.core.messaging.models import OutboxMessage
 from saola.core.messaging.worker import MessagingWorker
 from saola.core.settings import Settings, load_settings
+from tests.conftest import free_port
 
 API_KEY = "sms-test-key"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class MailBox:

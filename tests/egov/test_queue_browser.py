@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import DEMO_PASSWORD
 from tests.egov.test_queue_support import centre
-from tests.web.test_browser import chromium, live_server  # noqa: F401  (fixtures)
+from tests.web.test_browser import chromium  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -3,40 +3,13 @@ stream read with a plain HTTP client while a clerk calls the next ticket."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
-import pytest
-import uvicorn
 
 from saola.egov.queue import public_pages
 from tests.egov.test_queue_support import bearer, centre
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def live_server(app) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn-queue", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def read_events(lines: Iterator[str], until: str, timeout: float) -> list[tuple[str, str]]:

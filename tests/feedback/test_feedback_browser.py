@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.feedback.conftest import KINH_BAC, PNG
-from tests.web.test_browser import chromium, live_server  # noqa: F401  (fixtures)
+from tests.web.test_browser import chromium  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -18,7 +18,8 @@ from saola.core.messaging.models import OutboxMessage
 from saola.core.messaging.worker import MessagingWorker
 from saola.egov import dossiers
 from saola.egov.dossiers import Applicant
-from tests.core.test_messaging import MailBox, SmsGateway, free_port, messaging_settings, wait_for
+from tests.conftest import free_port
+from tests.core.test_messaging import MailBox, SmsGateway, messaging_settings, wait_for
 from tests.egov.conftest import procedure_record
 from tests.feedback.conftest import bearer, report_json
 

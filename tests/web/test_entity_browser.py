@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import DEMO_PASSWORD
-from tests.web.test_browser import chromium, live_server  # noqa: F401 (fixtures)
+from tests.web.test_browser import chromium  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
