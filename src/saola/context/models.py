@@ -26,9 +26,9 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    bindparam,
     event,
     func,
-    literal,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -130,8 +130,13 @@ class BoxOverlaps(ColumnElement[bool]):
         if cells is not None:
             self.portable = and_(b.cell.in_(cells), self.portable)
         stored = func.box(func.point(b.min_lon, b.min_lat), func.point(b.max_lon, b.max_lat))
-        wanted = func.box(func.point(literal(w, Float()), literal(s, Float())),
-                          func.point(literal(e, Float()), literal(n, Float())))
+        # The corners are rendered inline (``literal_execute``): with bound parameters, PostgreSQL's generic plan
+        # for a prepared statement cannot see how small the box is and scans every entity by primary key instead of
+        # asking the GiST index (26 ms instead of 0.2 ms at 30k entities, measured with EXPLAIN ANALYZE).
+        def corner(value: float) -> Any:
+            return bindparam(None, value, type_=Float(), literal_execute=True)
+
+        wanted = func.box(func.point(corner(w), corner(s)), func.point(corner(e), corner(n)))
         self.postgresql = stored.op("&&", return_type=Boolean())(wanted)
 
 
