@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -124,3 +125,60 @@ def test_a_lock_wait_that_runs_out_is_recognised_as_busy_not_as_a_fault(tmp_path
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 0  # nothing was changed
     impatient.dispose()
     engine.dispose()
+
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A scratch PostgreSQL database (these tests are about PostgreSQL's connections; SQLite has none)."""
+    from tests.conftest import IN_CI, PG_URL, pg_scratch_database
+
+    if not PG_URL:
+        if IN_CI:
+            pytest.fail("CI=true requires PostgreSQL (SAOLA_TEST_DATABASE_URL) for the connection tests")
+        pytest.skip("PostgreSQL is not configured (SAOLA_TEST_DATABASE_URL); these tests run in CI")
+    with pg_scratch_database("saola_conn", request.getfixturevalue("pg_template")) as (_name, url):
+        yield url
+
+
+def _kill_other_backends(database_url: str) -> int:
+    """Terminate every other session on the test database, as a server restart would."""
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return len(conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                                "AND pid <> pg_backend_pid()", (name,)).fetchall())
+
+
+def test_postgresql_idle_connections_killed_by_the_server_are_replaced_without_an_error(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from saola.core import db
+
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+    assert _kill_other_backends(pg_url) >= 1
+    monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)  # the pooled connection counts as idle: pinged, replaced
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 2")).scalar() == 2
+    engine.dispose()
+
+
+def test_postgresql_connection_lost_mid_use_answers_503_and_the_next_request_reconnects(
+        pg_url: str, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from saola.app import create_app
+    from saola.core.settings import load_settings
+
+    settings = load_settings(database_url=pg_url, data_dir=tmp_path, env="test",
+                             secret_key="test-secret-key-0123456789abcdef0123456789")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        assert client.get("/open311/v2/services.json").status_code == 200
+        assert _kill_other_backends(pg_url) >= 1
+        lost = client.get("/open311/v2/services.json")  # its connection was used a moment ago: not pinged
+        assert lost.status_code == 503, lost.text
+        assert lost.headers["Retry-After"] == "1"
+        assert client.get("/open311/v2/services.json").status_code == 200

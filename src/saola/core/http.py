@@ -141,6 +141,8 @@ def is_busy(exc: BaseException) -> bool:
     """Whether ``exc`` means "the database was too busy", rather than bad input or a fault of ours."""
     if not isinstance(exc, OperationalError):
         return False
+    if exc.connection_invalidated:  # the server went away (restart, failover): the pool reconnects, retry
+        return True
     if "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig):
         return True
     return getattr(exc.orig, "sqlstate", None) in _BUSY_SQLSTATES
