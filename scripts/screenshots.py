@@ -2,7 +2,8 @@
 
 Runs Saola on a temporary SQLite database (``saola migrate`` + ``saola demo``), signs in as the
 demo administrator in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright)
-and saves ``login.png``, ``portal.png``, ``console.png`` and ``users.png`` at 1440×900.
+and saves ``login.png``, ``portal.png``, ``console.png`` and ``users.png`` at 1440×900, and the 1022
+console's ``feedback-reports.png`` and ``feedback-report.png`` at 1280×800.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--lang vi|en]
 """
@@ -24,6 +25,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-component-update",
                  "--no-first-run"]
 VIEWPORT = {"width": 1440, "height": 900}
+FEEDBACK_VIEWPORT = {"width": 1280, "height": 800}
 
 
 def _free_port() -> int:
@@ -80,7 +82,28 @@ def _shoot(base: str, out: Path, lang: str, password: str) -> None:
         page.goto(base + "/console/users")
         page.screenshot(path=out / "users.png")
         print("users.png")
+
+        _shoot_feedback_console(page, base, out)
         browser.close()
+
+
+def _shoot_feedback_console(page, base: str, out: Path) -> None:
+    """The 1022 console at 1280×800: the list of reports and the page of one being handled (demo reports)."""
+    page.set_viewport_size(FEEDBACK_VIEWPORT)
+    page.goto(base + "/console/feedback/reports")
+    page.screenshot(path=out / "feedback-reports.png")
+    print("feedback-reports.png")
+    page.goto(base + "/console/feedback/reports?status=in_progress")
+    first = page.locator("[data-testid=reports-table] tbody tr[data-code] a").first
+    if first.count():
+        first.click()
+        page.wait_for_selector("[data-testid=report-code]")
+        if page.locator("[data-testid=report-map]").count():
+            page.wait_for_selector("[data-testid=report-map][data-pinned=true]")
+        page.wait_for_timeout(300)  # let the map settle
+        page.screenshot(path=out / "feedback-report.png")
+        print("feedback-report.png")
+    page.set_viewport_size(VIEWPORT)
 
 
 def main() -> None:

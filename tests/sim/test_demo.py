@@ -62,7 +62,8 @@ def test_demo_loads_units_departments_commune_committees_and_users(blank_engine:
     assert report.created == {"administrative units": 14149, "unit successions": 10602, "agencies": 14,
                               "commune People's Committees": 99, "users": 5, "1022 report fields": 10,
                               "1022 report categories": 27, "procedures": 30, "queue services": 9,
-                              "queue counters": 10}
+                              "queue counters": 10, "1022 classifier examples (demo labelled reports)": 540,
+                              "1022 demo reports": 300}
     with Session(blank_engine) as session:
         communes = session.scalars(select(Agency).where(Agency.kind == "commune")).all()
         assert len(communes) == 99

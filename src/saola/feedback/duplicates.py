@@ -8,7 +8,9 @@ of the descriptions (works for Vietnamese with or without diacritics typed), nea
 numbers and e-mail addresses in descriptions are hidden); the public form shows the answer before
 submitting ("follow this one instead"). :func:`merge` lets staff fold a duplicate into the report
 they keep: the duplicate is rejected through the case engine with the reason "merged into …" and
-its lookup page points to the kept report.
+its lookup page points to the kept report; its reporter (and the reporters of reports merged into it
+before) are from then on told of the kept report's public status changes
+(:mod:`saola.core.messaging.case_notices`).
 """
 
 from __future__ import annotations
@@ -118,6 +120,10 @@ def merge(session: Session, *, case_id: int, into: str, actor: Principal, now: d
     cases.transition(session, case_id=duplicate.case.id, to="rejected", actor=actor, now=now, reason=note,
                      data={"merged_into": kept.case.code})
     duplicate.case.meta = {**duplicate.case.meta, "merged_into": kept.case.code}
+    # Its reporter, and those of reports merged into it before, now follow the kept report's notices.
+    for folded in session.scalars(select(FeedbackReport).where(
+            (FeedbackReport.id == duplicate.report.id) | (FeedbackReport.merged_into_case_id == duplicate.case.id))):
+        folded.merged_into_case_id = kept.case.id
     cases.add_note(session, case_id=kept.case.id, actor=actor, public=False, now=now,
                    text=f"Report {duplicate.case.code} was merged into this one")
     session.flush()

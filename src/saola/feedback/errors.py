@@ -41,3 +41,27 @@ class InvalidReport(ValidationFailed):
 class TriageAgencyMissing(Conflict):
     code = "triage-agency-missing"
     title = "The agency that triages reports without a category does not exist"
+
+
+class RoutingRuleNotFound(NotFound):
+    code = "routing-rule-not-found"
+    title = "No such routing rule"
+
+
+class InvalidRoutingRule(ValidationFailed):
+    """Every problem of a routing rule at once (unknown agency, category, field or ward; a bad time window)."""
+
+    code = "invalid-routing-rule"
+    title = "The routing rule is not valid"
+
+
+class InvalidRoutingQuery(ValidationFailed):
+    """A "which agency would get this?" question that cannot be answered (unknown category, point outside)."""
+
+    code = "invalid-routing-query"
+    title = "The routing question is not valid"
+
+
+class ReassignNotAllowed(Conflict):
+    code = "reassign-not-allowed"
+    title = "This report cannot be given to that agency"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saola.core.db import Base, UTCDateTime, utcnow
 
-CHANNELS = ("web", "phone", "sms", "email", "app", "open311")
+CHANNELS = ("web", "phone", "sms", "chat", "email", "app", "open311")
 DEADLINE_UNITS = ("working_hours", "working_days", "calendar_hours", "calendar_days")
 
 
@@ -91,6 +91,10 @@ class FeedbackReport(Base):
     suggestion_confidence: Mapped[float | None] = mapped_column(Float, default=None)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The open report this one was merged into (its reporter is told of that report's changes).
+    merged_into_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True, default=None)
+    # When the reporter's personal data was erased after the retention period (saola.feedback.retention).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class FeedbackReporter(Base):

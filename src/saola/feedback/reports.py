@@ -5,7 +5,9 @@ against the shipped boundaries, else the address through the directory), opens a
 ``feedback_report`` workflow with the tracking code and the category's agency and deadline,
 and keeps the reporter's personal data in its own row. A report without a category goes to the
 triage agency's queue (status ``received``), with the classifier's suggestion when a model is
-configured; a report with one is routed at once (status ``triaged``). Nothing is saved unless
+configured (or takes the suggested category when the model is sure enough, :mod:`saola.feedback.autoroute`);
+a report with one is routed at once (status ``triaged``) to the agency the routing rules
+choose (:mod:`saola.feedback.routing`; the category's agency when no rule matches). Nothing is saved unless
 every check passes. The case is opened by the channel (:data:`~saola.cases.actors.SYSTEM`); the
 signed-in user or API token that submitted it is recorded in ``submitted_by``.
 """
@@ -31,8 +33,8 @@ from saola.core.directory import service as directory
 from saola.core.directory.models import Agency
 from saola.core.errors import DomainError
 from saola.core.settings import Settings
+from saola.feedback import autoroute, geo, routing
 from saola.feedback import categories as catalogue
-from saola.feedback import geo
 from saola.feedback.errors import CategoryNotFound, InvalidReport, ReportNotFound, TriageAgencyMissing
 from saola.feedback.intake import Submission, normalise
 from saola.feedback.models import FeedbackCategory, FeedbackReport, FeedbackReporter
@@ -107,9 +109,11 @@ def submit(session: Session, *, submission: Submission, actor: Any | None, now: 
     if errors:
         raise InvalidReport(errors, "The report is not valid")
 
-    agency = session.get(Agency, category.agency_id) if category else _triage_agency(session, settings)
-    assert agency is not None  # categories reference an existing agency (foreign key)
     suggestion = None if category else suggest(session, settings=settings, text=sub.description)
+    auto = autoroute.confident(suggestion, settings=settings)  # sure enough: routed as if the citizen chose it
+    category = category or (auto[0] if auto else None)
+    decision = routing.route(session, category=category, ward_code=ward_code, at=now) if category else None
+    agency = decision.agency if decision else _triage_agency(session, settings)
     case = cases.open_case(
         session, case_type=CASE_TYPE, title=_title(category, sub.description), agency_id=agency.id, actor=SYSTEM,
         now=now, deadline_rule=catalogue.deadline_rule(category) if category else None,
@@ -132,8 +136,11 @@ def submit(session: Session, *, submission: Submission, actor: Any | None, now: 
                                     created_at=now)
         session.add(reporter)
     if category is not None:
+        assert decision is not None
         cases.transition(session, case_id=case.id, to="triaged", actor=SYSTEM, now=now,
-                         reason=f"Routed by category {category.service_code}")
+                         reason=autoroute.reason(decision.reason(f"Routed by category {category.service_code}"),
+                                                 auto),
+                         data={**decision.history(), **autoroute.history(auto)})
     store = filesystem_store(Path(settings.data_dir))
     for upload, content_type in zip(sub.uploads, types, strict=True):
         cases.add_attachment(session, case_id=case.id, actor=SYSTEM, file_name=upload.file_name or "photo",

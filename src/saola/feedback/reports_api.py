@@ -8,6 +8,7 @@ case (``feedback:write`` and the owning agency, or every agency).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -19,7 +20,7 @@ from saola.core.db import utcnow
 from saola.core.deps import DbSession, api_principal, request_language, require
 from saola.core.directory.models import Agency
 from saola.core.errors import PermissionDenied
-from saola.feedback import reports, triage
+from saola.feedback import console, reports, triage
 from saola.feedback.errors import ReportNotFound
 from saola.feedback.intake import Submission
 from saola.feedback.reports import Report, redact
@@ -62,6 +63,23 @@ class TransitionIn(BaseModel):
     target_agency_id: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    public: bool = Field(False, description="A reply the citizen sees on the lookup page; else an internal note")
+
+
+class NoteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    text: str
+    public: bool
+    author_name: str
+    created_at: datetime
+
+
 def _name(lang: str, vi: str, en: str) -> str:
     return en if lang == "en" and en else vi
 
@@ -80,8 +98,7 @@ def _public(item: Report, replies: list[str], lang: str) -> dict[str, object]:
 
 
 def _handles(principal: Principal, item: Report) -> bool:
-    return principal.can("feedback:write") and (principal.sees_all_agencies()
-                                               or principal.agency_id == item.case.agency_id)
+    return console.handles(principal, item.case)
 
 
 def _staff(session: DbSession, principal: Principal, item: Report, lang: str,
@@ -169,3 +186,11 @@ def categorise_report(case_id: int, body: CategoryChoice, request: Request, sess
         public = reports.get_by_case(session, case_id=case_id)
         return _staff(session, principal, public, request_language(request))
     return _staff(session, principal, item, request_language(request))
+
+
+@router.post("/{case_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED,
+             summary="Add an internal note or a public reply to a report (staff handling it)")
+def add_report_note(case_id: int, body: NoteIn, session: DbSession, principal: Writer) -> NoteOut:
+    note = console.add_note(session, case_id=case_id, actor=principal, text=body.text, public=body.public,
+                            now=utcnow())
+    return NoteOut.model_validate(note)

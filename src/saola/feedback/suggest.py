@@ -1,7 +1,8 @@
 """The classifier's suggestion for a report filed without a category.
 
-The model (``SAOLA_FEEDBACK_CLASSIFIER_MODEL``, a :class:`~saola.feedback.classifier.ReportClassifier`
-saved by Saola) is trained with categories' ``service_code`` as labels. It is loaded on first use
+The model (``SAOLA_FEEDBACK_CLASSIFIER_MODEL``, by default ``<data_dir>/feedback/classifier.joblib``, a
+:class:`~saola.feedback.classifier.ReportClassifier` saved by Saola, see :mod:`saola.feedback.training`) is trained
+with categories' ``service_code`` as labels. It is loaded on first use
 and again when the file changes (a retrained model replaces the file atomically). A label that is
 not an active category gives no suggestion; a model that cannot be read is logged and skipped, so
 a broken model file never stops citizens from reporting.
@@ -48,9 +49,10 @@ def load_model(path: Path) -> ReportClassifier | None:
 
 def suggest(session: Session, *, settings: Settings, text: str) -> tuple[FeedbackCategory, float] | None:
     """The suggested category of ``text`` and the model's confidence, or ``None`` without a usable model."""
-    if settings.feedback_classifier_model is None:
-        return None
-    model = load_model(Path(settings.feedback_classifier_model))
+    path = settings.effective_feedback_classifier_model
+    if settings.feedback_classifier_model is None and not path.exists():
+        return None  # the default place holds no model yet (nothing trained): quietly no suggestion
+    model = load_model(path)
     if model is None:
         return None
     prediction = model.predict(text)

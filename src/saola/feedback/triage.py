@@ -1,7 +1,9 @@
 """Triage: a person gives a category to a report that arrived without one (status ``received``).
 
 The report takes the category (and its answers are kept as given); its deadline is counted from
-the receipt under the category's rule. When the category belongs to another agency the case is
+the receipt under the category's rule. Its agency is the one the routing rules choose at the moment of
+triage (:func:`saola.feedback.routing.route`; the category's agency when no rule matches), and the rule
+is named in the history. When that agency is another one the case is
 forwarded there through the engine (``received → forwarded``, the category named in the reason),
 then marked ``triaged`` when the actor sees every agency (the hotline centre), else left ``forwarded``
 for the new owner to take; with the same agency it is marked ``triaged`` in place. Every move goes through
@@ -23,6 +25,7 @@ from saola.cases.engine import lock_case
 from saola.cases.errors import InvalidTransition
 from saola.core.calendar import default_calendar
 from saola.feedback import categories as catalogue
+from saola.feedback import routing
 from saola.feedback.errors import ReportNotFound
 from saola.feedback.models import FeedbackReport
 
@@ -40,14 +43,17 @@ def categorise(session: Session, *, case_id: int, service_code: str, actor: Any,
         raise InvalidTransition("Only a report waiting for triage can be given a category; this one is '{status}'",
                                 status=case.status)
     category = catalogue.get_by_service_code(session, service_code=service_code)
-    note = (reason or "").strip() or f"Category {category.service_code}"
-    if category.agency_id != case.agency_id:
+    decision = routing.route(session, category=category, ward_code=report.ward_code, at=now)
+    note = (reason or "").strip() or f"Category {category.service_code}" + (
+        f", routing rule '{decision.rule.name}'" if decision.rule else "")
+    routed = decision.history()
+    if decision.agency.id != case.agency_id:
         cases.transition(session, case_id=case.id, to="forwarded", actor=actor, now=now, reason=note,
-                         target_agency_id=category.agency_id)
+                         target_agency_id=decision.agency.id, data=routed)
         if actor.sees_all_agencies():  # the hotline centre routes it straight on; others leave it to the owner
-            cases.transition(session, case_id=case.id, to="triaged", actor=actor, now=now, reason=note)
+            cases.transition(session, case_id=case.id, to="triaged", actor=actor, now=now, reason=note, data=routed)
     else:
-        cases.transition(session, case_id=case.id, to="triaged", actor=actor, now=now, reason=note)
+        cases.transition(session, case_id=case.id, to="triaged", actor=actor, now=now, reason=note, data=routed)
     report.category_id = category.id
     case.title = category.name_vi
     case.deadline_at = compute_deadline(catalogue.deadline_rule(category), case.received_at, default_calendar())

@@ -36,6 +36,8 @@ from saola.core.settings import Settings
 from saola.egov.demo import load_procedures_demo
 from saola.egov.queue.demo import load_queue_demo
 from saola.feedback.demo import demo_step as load_feedback_demo
+from saola.feedback.demo_reports import demo_step as load_feedback_reports
+from saola.feedback.demo_training import demo_step as load_feedback_classifier
 
 SEED = 20250701
 
@@ -155,6 +157,8 @@ register_step("users", _load_users)
 register_step("queue", load_queue_demo)  # the service centre's queue services and counters
 register_step("procedures", load_procedures_demo)  # the one-stop shop's procedures catalogue
 register_step("feedback categories", load_feedback_demo)  # the 1022 hotline's category tree
+register_step("feedback classifier", load_feedback_classifier)  # its initial model, from demo labelled reports
+register_step("feedback reports", load_feedback_reports)  # 300 reports of the last months, in every state
 
 
 def load_demo(session: Session, *, settings: Settings) -> DemoReport:

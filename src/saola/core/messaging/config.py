@@ -22,6 +22,8 @@ def check_messaging_settings(settings: Any) -> None:
             raise ValueError("SAOLA_MAIL_FROM must be an e-mail address when SAOLA_MAIL_BACKEND=smtp")
         if settings.smtp_password and not settings.smtp_user:
             raise ValueError("SAOLA_SMTP_PASSWORD is set without SAOLA_SMTP_USER")
+    if getattr(settings, "feedback_smtp_port", 0) and not getattr(settings, "feedback_mail_address", ""):
+        raise ValueError("SAOLA_FEEDBACK_MAIL_ADDRESS is required when SAOLA_FEEDBACK_SMTP_PORT is set")
     if settings.sms_backend == "http":
         if not _is_http_url(settings.sms_gateway_url):
             raise ValueError("SAOLA_SMS_GATEWAY_URL must be an http:// or https:// URL when SAOLA_SMS_BACKEND=http")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saola.core.db import Base, UTCDateTime, utcnow
 
-CHANNELS = ("email", "sms")
+CHANNELS = ("email", "sms", "gateway")  # gateway: a reply through an SMS or chat provider (data["provider"])
 STATUSES = ("pending", "sent", "failed")
 
 

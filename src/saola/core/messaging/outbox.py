@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from saola.core.db import unit_of_work, utcnow
 from saola.core.messaging.backends import DeliveryError, MailSender, SmsSender
+from saola.core.messaging.gateways import GatewaySender
 from saola.core.messaging.models import CHANNELS, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -69,11 +70,16 @@ def _due_ids(session: Session, now: datetime, limit: int) -> list[int]:
     return list(session.scalars(stmt))
 
 
-def _send(channel: str, recipient: str, subject: str, body: str, mail: MailSender, sms: SmsSender) -> None:
-    if channel == "email":
-        mail.send_mail(to=recipient, subject=subject, body=body)
+def _send(message: OutboxMessage, subject: str, body: str, mail: MailSender, sms: SmsSender,
+          gateway: GatewaySender | None) -> None:
+    if message.channel == "email":
+        mail.send_mail(to=message.recipient, subject=subject, body=body)
+    elif message.channel == "gateway":
+        if gateway is None:
+            raise DeliveryError("no gateway sender is configured")
+        gateway.send_reply(provider=str((message.data or {}).get("provider", "")), to=message.recipient, text=body)
     else:
-        sms.send_sms(to=recipient, text=body)
+        sms.send_sms(to=message.recipient, text=body)
 
 
 def _claim(factory: sessionmaker[Session], pk: int, now: datetime) -> OutboxMessage | None:
@@ -98,7 +104,7 @@ def _claim(factory: sessionmaker[Session], pk: int, now: datetime) -> OutboxMess
 
 
 def _deliver_one(factory: sessionmaker[Session], pk: int, *, mail: MailSender, sms: SmsSender, policy: Policy,
-                 now: datetime, render: Renderer | None) -> str | None:
+                 now: datetime, render: Renderer | None, gateway: GatewaySender | None = None) -> str | None:
     message = _claim(factory, pk, now)
     if message is None:
         return None
@@ -106,7 +112,7 @@ def _deliver_one(factory: sessionmaker[Session], pk: int, *, mail: MailSender, s
     subject, body = (rendered[0][:300], rendered[1]) if rendered else (message.subject, message.body)
     values: dict[str, Any] = {"subject": subject, "body": body}
     try:
-        _send(message.channel, message.recipient, subject, body, mail, sms)
+        _send(message, subject, body, mail, sms, gateway)
     except DeliveryError as exc:
         values["last_error"] = str(exc)[:500]
         if message.attempts >= policy.max_attempts:
@@ -127,14 +133,16 @@ def _deliver_one(factory: sessionmaker[Session], pk: int, *, mail: MailSender, s
 
 
 def deliver_due(factory: sessionmaker[Session], *, mail: MailSender, sms: SmsSender, policy: Policy,
-                now: datetime | None = None, limit: int = 100, render: Renderer | None = None) -> DeliveryRun:
+                now: datetime | None = None, limit: int = 100, render: Renderer | None = None,
+                gateway: GatewaySender | None = None) -> DeliveryRun:
     """Try every message due at ``now`` (at most ``limit``); blocking (run it in a thread from async code)."""
     now = now or utcnow()
     with unit_of_work(factory) as session:
         ids = _due_ids(session, now, limit)
     counts = {"sent": 0, "retried": 0, "failed": 0}
     for pk in ids:
-        outcome = _deliver_one(factory, pk, mail=mail, sms=sms, policy=policy, now=now, render=render)
+        outcome = _deliver_one(factory, pk, mail=mail, sms=sms, policy=policy, now=now, render=render,
+                               gateway=gateway)
         if outcome:
             counts[outcome] += 1
     return DeliveryRun(**counts)

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from saola.core.messaging import case_notices
 from saola.core.messaging.backends import MailSender, SmsSender, make_mail_sender, make_sms_sender
+from saola.core.messaging.gateways import GatewaySender, make_gateway_sender
 from saola.core.messaging.models import OutboxMessage
 from saola.core.messaging.outbox import DeliveryRun, Policy, deliver_due
 
@@ -24,12 +25,14 @@ STOP_GRACE_SECONDS = 30.0
 
 
 class MessagingWorker:
-    def __init__(self, app: FastAPI, *, mail: MailSender | None = None, sms: SmsSender | None = None) -> None:
+    def __init__(self, app: FastAPI, *, mail: MailSender | None = None, sms: SmsSender | None = None,
+                 gateway: GatewaySender | None = None) -> None:
         settings = app.state.settings
         self.factory = app.state.session_factory
         self.bus = app.state.event_bus
         self.mail = mail or make_mail_sender(settings)
         self.sms = sms or make_sms_sender(settings)
+        self.gateway = gateway or make_gateway_sender(settings)
         self.policy = Policy(max_attempts=settings.messaging_max_attempts,
                              retry_seconds=settings.messaging_retry_seconds)
         self.poll_seconds = settings.messaging_poll_seconds
@@ -45,7 +48,8 @@ class MessagingWorker:
 
     def run_once(self) -> DeliveryRun:
         """Deliver what is due now (blocking)."""
-        return deliver_due(self.factory, mail=self.mail, sms=self.sms, policy=self.policy, render=self.render)
+        return deliver_due(self.factory, mail=self.mail, sms=self.sms, policy=self.policy, render=self.render,
+                           gateway=self.gateway)
 
     async def start(self) -> None:
         self.stopping = False
