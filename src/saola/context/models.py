@@ -175,6 +175,9 @@ class NgsiAttributeHistory(Base):
     __table_args__ = (
         Index("ix_ngsi_attribute_history_attr", "tenant", "entity_id", "attr_iri", "observed_at"),
         Index("ix_ngsi_attribute_history_time", "time_index", postgresql_using="brin"),
+        # device measures carry a deterministic instance id (saola.devices.measures): a measure received
+        # twice is inserted once (ON CONFLICT DO NOTHING); PostgreSQL needs the partition key in it
+        Index("ux_ngsi_attribute_history_instance", "instance_id", "time_index", unique=True),
         {"postgresql_partition_by": "RANGE (time_index)"},
     )
 

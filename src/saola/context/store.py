@@ -113,6 +113,12 @@ def _value_rows(pk: int, tenant: str, entity: StoredEntity) -> list[dict[str, An
     return rows
 
 
+def value_rows(pk: int, tenant: str, entity: StoredEntity) -> list[dict[str, Any]]:
+    """The ``ngsi_attribute_values`` rows of the attributes in ``entity`` (which may hold only some of
+    an entity's attributes): for writers that rewrite the side rows of a few attributes in bulk."""
+    return _value_rows(pk, tenant, entity)
+
+
 def _geo_rows(pk: int, entity: StoredEntity) -> list[dict[str, Any]]:
     rows = []
     for iri, instances in attributes(entity):
