@@ -1,0 +1,1 @@
+"""IoT ingestion: the device registry, payload formats, the ingest core, HTTP transport, health, rollups."""

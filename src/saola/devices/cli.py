@@ -1,0 +1,72 @@
+"""``saola ingest``: the MQTT ingest worker alone, so ingestion scales apart from the web app.
+
+Several processes (on one machine or many) share the subscription group ``SAOLA_MQTT_SHARED_GROUP``
+and split the devices' messages; give each a stable ``--client-id`` so the broker keeps what it had
+sent it (not yet stored) across a restart. The process also publishes due downlink commands. It stops
+on SIGINT/SIGTERM; messages not yet stored stay with the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Annotated
+
+import typer
+
+log = logging.getLogger("saola.devices.mqtt")
+
+
+def ingest_command(
+    client_id: Annotated[str | None, typer.Option(help="MQTT client id (default: SAOLA_MQTT_CLIENT_ID, else "
+                                                       "saola-ingest-<hostname>)")] = None,
+    group: Annotated[str | None, typer.Option(help="Shared subscription group (default: SAOLA_MQTT_SHARED_GROUP)")]
+    = None,
+    report_every: Annotated[float, typer.Option(help="Seconds between two counter lines in the log (0: none)")] = 60.0,
+) -> None:
+    """Run the MQTT ingest worker (subscribe, store, acknowledge; send device commands) until stopped."""
+    from saola.core.logs import configure_logging
+    from saola.core.settings import load_settings
+
+    overrides = {"mqtt_shared_group": group} if group is not None else {}
+    settings = load_settings(**overrides)
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        runner = asyncio.run
+    runner(_run(settings, client_id, report_every))
+
+
+async def _run(settings: object, client_id: str | None, report_every: float) -> None:
+    from saola.core.db import make_engine, make_session_factory
+    from saola.core.events import MemoryEventBus
+    from saola.core.settings import Settings
+    from saola.devices.mqtt_worker import MqttWorker
+
+    assert isinstance(settings, Settings)
+    engine = make_engine(settings.effective_database_url)
+    worker = MqttWorker(settings=settings, session_factory=make_session_factory(engine), event_bus=MemoryEventBus(),
+                        client_id=client_id, role="ingest")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await worker.start(wait_connected=False)
+    log.info("saola ingest started", extra={"client_id": worker.client_id, "broker": worker.status()["broker"],
+                                            "group": settings.mqtt_shared_group or None})
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), report_every if report_every > 0 else None)
+            if report_every > 0 and not stop.is_set():
+                log.info("saola ingest counters", extra=worker.status())
+    finally:
+        await worker.stop()
+        engine.dispose()
+        log.info("saola ingest stopped", extra=worker.status())
