@@ -37,6 +37,9 @@ OPENAPI_TAGS = [
     {"name": "open311", "description": "Open311 GeoReport v2 (`.json` or `.xml`): services, service definitions, "
      "service requests, tokens. Errors are the specification's list of `{code, description}`."},
     {"name": "calendar", "description": "Vietnamese working days: deadlines, working-day counts, holidays (public)"},
+    {"name": "devices", "description": "IoT devices: provisioning in the shape of the FIWARE IoT Agent API "
+     "(`/iot/services`, `/iot/devices`), the HTTP transport (`/iot/json`, `/iot/d`, `/iot/json/bulk`) and measure "
+     "series"},
     {"name": "ngsi-ld", "description": "The NGSI-LD context broker (ETSI GS CIM 009 V1.8.1): entities, batch "
      "operations, types, attributes, @contexts, subscriptions. Errors are NGSI-LD ProblemDetails."},
 ]
@@ -45,8 +48,8 @@ OPENAPI_TAGS = [
 def _include_routers(app: FastAPI) -> None:
     from saola.context import api as context_api
     from saola.context import api_ops as context_ops_api
+    from saola.context import csource_registrations_api, csource_subscriptions_api, subscriptions_api, temporal_api
     from saola.context import pages as context_pages
-    from saola.context import subscriptions_api, temporal_api
     from saola.core import health
     from saola.core.audit import api as audit_api
     from saola.core.audit import pages as audit_pages
@@ -61,24 +64,41 @@ def _include_routers(app: FastAPI) -> None:
     from saola.egov.queue import api as queue_api
     from saola.egov.queue import pages as queue_pages
     from saola.egov.queue import public_pages as queue_public_pages
+    from saola.feedback import call_pages as feedback_call_pages
     from saola.feedback import categories_api as feedback_categories_api
+    from saola.feedback import classifier_api as feedback_classifier_api
+    from saola.feedback import classifier_pages as feedback_classifier_pages
     from saola.feedback import duplicates as feedback_duplicates
+    from saola.feedback import gateway_api as feedback_gateway_api
     from saola.feedback import open311 as feedback_open311
     from saola.feedback import pages as feedback_pages
     from saola.feedback import public_pages as feedback_public_pages
+    from saola.feedback import public_stats_pages as feedback_public_stats_pages
     from saola.feedback import rating as feedback_rating
+    from saola.feedback import reassign as feedback_reassign
+    from saola.feedback import report_case_pages as feedback_report_case_pages
+    from saola.feedback import report_pages as feedback_report_pages
     from saola.feedback import reports_api as feedback_reports_api
+    from saola.feedback import routing_api as feedback_routing_api
+    from saola.feedback import routing_pages as feedback_routing_pages
+    from saola.feedback import stats_api as feedback_stats_api
+    from saola.feedback import stats_pages as feedback_stats_pages
     from saola.web import pages as web_pages
 
     for module in (health, auth_api, audit_api, directory_api, calendar_api, context_api, context_ops_api,
-                   subscriptions_api, temporal_api, queue_api, procedures_api, stats_views, dossiers_api,
-                   feedback_categories_api, feedback_duplicates, feedback_rating, feedback_reports_api,
-                   feedback_open311, messaging_api):
+                   subscriptions_api, csource_registrations_api, csource_subscriptions_api, temporal_api, queue_api,
+                   procedures_api, stats_views, dossiers_api,
+                   feedback_categories_api, feedback_classifier_api, feedback_duplicates, feedback_rating,
+                   feedback_reassign,
+                   feedback_routing_api, feedback_stats_api, feedback_reports_api,
+                   feedback_open311, feedback_gateway_api, messaging_api):
         app.include_router(module.router)
     app.include_router(stats_views.pages_router, include_in_schema=False)  # before /console/dossiers/{id}
     for module in (web_pages, auth_pages, auth_admin_pages, audit_pages, directory_pages, context_pages,
                    queue_pages, queue_public_pages, procedures_pages, dossiers_pages, portal_pages,
-                   feedback_pages, feedback_public_pages):
+                   feedback_stats_pages, feedback_pages, feedback_report_pages, feedback_report_case_pages,
+                   feedback_call_pages, feedback_routing_pages, feedback_classifier_pages, feedback_public_stats_pages,
+                   feedback_public_pages):
         app.include_router(module.router, include_in_schema=False)
 
 
@@ -95,10 +115,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         notifier = Notifier(app)
         await notifier.start()
+        from saola.context.csource_notifier import CSourceNotifier
+
+        csource_notifier = CSourceNotifier(app)  # notifications of context source registration subscriptions
+        await csource_notifier.start()
         messaging = MessagingWorker(app)
         await messaging.start()
+        from saola.feedback.retention import RetentionWorker
+
+        retention = RetentionWorker(app)  # daily anonymisation of 1022 reporters past the retention period
+        await retention.start()
+        from saola.feedback.mail_listener import start_in_app, stop_in_app
+
+        mail_listener = await start_in_app(app)  # the 1022 SMTP listener, when SAOLA_FEEDBACK_SMTP_PORT is set
+        from saola.devices.health import HealthMonitor
+
+        device_health = HealthMonitor(app)  # device rates, offline detection, rollup retention
+        await device_health.start()
+        from saola.devices import mqtt_app
+
+        mqtt = await mqtt_app.start_in_app(app)  # MQTT ingest worker (SAOLA_MQTT_INGEST), device command listener
         yield
+        await mqtt_app.stop_in_app(app, mqtt)
+        await device_health.stop()
+        await stop_in_app(mail_listener)
+        await retention.stop()
         await messaging.stop()
+        await csource_notifier.stop()
         await notifier.stop()
         await app.state.event_bus.close()
         engine.dispose()
@@ -122,6 +165,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_ngsi_ld(app)
     app.mount("/static", StaticFiles(directory=str(resources.files("saola.web") / "static")), name="static")
     _include_routers(app)
+    from saola.devices.wiring import include_routers as include_device_routers
+
+    include_device_routers(app)  # /iot provisioning and HTTP transport, /api/v1/devices, /console/devices
+    from saola.devices.mqtt_app import include_routers as include_mqtt_routers
+
+    include_mqtt_routers(app)  # /api/v1/devices/{id}/commands, /api/v1/ingest/status
     _add_docs_route(app)
     return app
 

@@ -10,7 +10,10 @@ import typer
 from saola.context.cli import context_app
 from saola.core.calendar.cli import calendar_app
 from saola.core.settings import Settings, load_settings
+from saola.devices.cli import ingest_command
 from saola.egov.cli import egov_app
+from saola.feedback.cli import feedback_app
+from saola.feedback.retention_cli import anonymise_command  # noqa: F401  (registers `saola feedback anonymise`)
 
 app = typer.Typer(help="Saola — open smart-city operations platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -21,6 +24,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(context_app, name="context")
 app.add_typer(egov_app, name="egov")
+app.add_typer(feedback_app, name="feedback")
+app.command("ingest")(ingest_command)  # the MQTT ingest worker alone (saola.devices.cli)
 
 
 def _settings() -> Settings:

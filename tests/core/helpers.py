@@ -206,9 +206,11 @@ def parsed(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
 
 
-# Tables the application's background workers (NGSI-LD notifier, messaging outbox) poll on their
-# own schedule: statements on them are not part of any request, so query counts leave them out.
-BACKGROUND_TABLES = ("ngsi_subscriptions", "ngsi_notifications", "messaging_outbox")
+# Tables the application's background workers (NGSI-LD and context-source notifiers, messaging outbox, device
+# health and commands) poll on their own schedule: statements on them are not part of any request, so query
+# counts leave them out.
+BACKGROUND_TABLES = ("ngsi_subscriptions", "ngsi_notifications", "messaging_outbox", "ngsi_csource_subscriptions",
+                     "ngsi_csource_notifications", "device_commands", "devices")
 
 
 def is_background_statement(statement: str) -> bool:

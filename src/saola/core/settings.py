@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from saola.core.messaging.gateways import GatewayList
+
 DEV_SECRET = "saola-development-secret-do-not-use-in-production"
 
 
@@ -138,8 +140,14 @@ class Settings(BaseSettings):
     )
     feedback_classifier_model: Path | None = Field(
         None,
-        description="A report classifier saved by Saola (joblib); when set, a report filed without a category "
-        "gets the model's suggested category and confidence. Empty: no suggestion.",
+        description="The report classifier saved by Saola (joblib) that suggests a category for a report filed "
+        "without one; `saola feedback train` and the demo write it here. Empty: "
+        "`<data_dir>/feedback/classifier.joblib` (no suggestion while that file does not exist).",
+    )
+    feedback_auto_route_confidence: float = Field(
+        0.8, ge=0.0,
+        description="A report filed without a category whose suggested category has at least this confidence is "
+        "routed to that category automatically; below it waits in the triage queue. 1.0 or above: never.",
     )
     feedback_max_photo_mb: int = Field(
         10, ge=1, le=100, description="Largest photo or document attached to a 1022 report, in megabytes.",
@@ -151,6 +159,29 @@ class Settings(BaseSettings):
     feedback_duplicate_days: int = Field(
         30, ge=1, le=365,
         description="Open 1022 reports received within this many days are suggested as duplicates.",
+    )
+    feedback_retention_days: int = Field(
+        730, ge=0, le=36_500,
+        description="Days after a 1022 report is answered or rejected before its reporter's personal data is erased "
+        "(name, phone, e-mail, device and account ids; phone numbers and e-mail addresses in its description). "
+        "0 keeps it forever.",
+    )
+    feedback_gateways: GatewayList = Field(
+        [],
+        description="SMS and chat providers of the 1022 hotline, as JSON: a list of `{\"name\", \"kind\" (sms or "
+        "chat), \"secret\", \"reply_url\", \"reply_token\"?, \"timeout_seconds\"?}`. Each posts citizens' "
+        "messages to `/api/v1/feedback/gateways/{name}/messages`, signed with `secret` (HMAC-SHA256).",
+    )
+    feedback_mail_address: str = Field(
+        "", max_length=200, pattern=r"^$|^[^@\s]*@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$",
+        description="Address of the 1022 hotline's inbound e-mail (`1022@example.gov.vn`), or `@example.gov.vn` for "
+        "any address of that domain; the mail listener refuses other recipients. Empty: no mail channel.",
+    )
+    feedback_smtp_host: str = Field("127.0.0.1", description="Address the 1022 mail listener binds to.")
+    feedback_smtp_port: int = Field(
+        0, ge=0, le=65535,
+        description="Port of the 1022 mail listener run inside `saola serve`; 0: not in the app (run "
+        "`saola feedback mail-listener` instead, or not at all).",
     )
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Public address of this Saola, used in links sent to citizens.",
@@ -181,6 +212,62 @@ class Settings(BaseSettings):
     )
     messaging_poll_seconds: float = Field(
         5.0, gt=0, le=3600, description="How often the outbox of e-mail and SMS is checked for due messages.",
+    )
+    devices_health_check_seconds: float = Field(
+        30.0, gt=0, le=3600,
+        description="How often device health is checked: message rates, and devices silent for twice their "
+        "expected interval marked offline (event `device.offline`).",
+    )
+    devices_rollup_retention_days_1m: int = Field(
+        31, ge=0, le=100_000, description="Days of 1-minute device measure rollups kept; 0 keeps them forever.",
+    )
+    devices_rollup_retention_days_1h: int = Field(
+        0, ge=0, le=100_000, description="Days of 1-hour device measure rollups kept; 0 keeps them forever.",
+    )
+    mqtt_ingest: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="MQTT ingestion inside `saola serve`: `auto` runs it when the broker (`mqtt_url`, else "
+        "`mqtt://127.0.0.1:1883`) answers and logs clearly when none does (off when `env=test`), `on` always "
+        "(retrying the connection), `off` never (run `saola ingest` instead).",
+    )
+    mqtt_client_id: str = Field(
+        "", max_length=128,
+        description="MQTT client id of the ingest worker; keep it stable per worker so its session (messages "
+        "received but not yet stored) survives a restart. Empty: `saola-<role>-<hostname>`.",
+    )
+    mqtt_shared_group: str = Field(
+        "saola", pattern=r"^[^/#+\s]*$", max_length=64,
+        description="Shared subscription group (`$share/<group>/...`): workers of one group split the devices' "
+        "messages. Empty: plain subscriptions (every worker receives everything).",
+    )
+    mqtt_session_expiry_seconds: int = Field(
+        3600, ge=0, le=7 * 86400,
+        description="How long the broker keeps a disconnected worker's session and unacknowledged messages.",
+    )
+    mqtt_batch_size: int = Field(
+        5000, ge=1, le=50_000,
+        description="Most MQTT messages stored in one transaction (a batch takes what arrived while the previous "
+        "one was stored, so it is small at low rates).",
+    )
+    mqtt_batch_ms: int = Field(
+        50, ge=1, le=10_000, description="Longest wait, in milliseconds, to fill a batch of MQTT messages.",
+    )
+    mqtt_max_inflight: int = Field(
+        65_535, ge=10, le=65_535,
+        description="Messages received but not yet stored and acknowledged (the in-memory buffer, MQTT v5 Receive "
+        "Maximum); beyond it the broker holds the messages back.",
+    )
+    mqtt_ca_file: Path | None = Field(None, description="CA certificates for `mqtts://` (default: the system's).")
+    mqtt_tls_insecure: bool = Field(False, description="Do not verify the broker's certificate (testing only).")
+    devices_command_timeout_seconds: float = Field(
+        30.0, gt=0, le=86_400, description="Seconds to wait for a device's `cmdexe` answer before sending again.",
+    )
+    devices_command_attempts: int = Field(
+        3, ge=1, le=100, description="Times a command is sent to a device that does not answer.",
+    )
+    devices_command_expiry_seconds: float = Field(
+        300.0, gt=0, le=30 * 86_400,
+        description="Seconds after which an unanswered command is EXPIRED.",
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")
@@ -233,6 +320,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'saola.db').resolve()}"
+
+    @property
+    def effective_feedback_classifier_model(self) -> Path:
+        """Where the report classifier is read and written."""
+        return self.feedback_classifier_model or self.data_dir / "feedback" / "classifier.joblib"
 
     @property
     def secure_cookies(self) -> bool:

@@ -29,17 +29,21 @@ PERMISSIONS: dict[str, str] = {
     "feedback:read": "Read the 1022 citizen reports your agency handles",
     "feedback:write": "Triage 1022 citizen reports and move them through their workflow",
     "feedback:submit": "Submit 1022 citizen reports through the API and Open311 (apps, hotline operators)",
-    "feedback:manage": "Change the 1022 category tree (fields, categories, deadlines, questions)",
+    "feedback:manage": "Change the 1022 category tree (fields, categories, deadlines, questions) and retrain "
+                       "the report classifier",
     "agencies:all": "See and act on every agency's private data, not only one's own",
     "messages:read": "See outgoing e-mail and SMS to citizens and their delivery status",
+    "devices:read": "Read the device registry: service groups, devices, their health and measure series",
+    "devices:write": "Provision service groups and devices (IoT Agent provisioning API, CSV import)",
 }
 
-_STAFF = frozenset({"console:access", "directory:read", "contacts:read", "context:read", "queue:read"})
+_STAFF = frozenset({"console:access", "directory:read", "contacts:read", "context:read", "queue:read",
+                    "devices:read"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "operator": _STAFF | {"contacts:write", "agencies:all", "users:read", "context:write", "dossiers:read",
-                          "feedback:read", "feedback:write", "feedback:submit"},
+    "operator": _STAFF | {"contacts:write", "agencies:all", "users:read", "context:write", "devices:write",
+                          "dossiers:read", "feedback:read", "feedback:write", "feedback:submit"},
     "agency_staff": _STAFF | {"contacts:write", "dossiers:read", "dossiers:write", "feedback:read", "feedback:write"},
     "clerk": _STAFF | {"dossiers:read", "dossiers:write", "queue:serve"},
     "viewer": _STAFF | {"dossiers:read", "feedback:read"},
