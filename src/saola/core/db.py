@@ -162,8 +162,13 @@ AFTER_TRANSACTION = "saola_after_transaction"
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that commits when the block ends without error and rolls back otherwise."""
+def unit_of_work(factory: sessionmaker[Session], *,
+                 events: list[tuple[str, dict[str, Any]]] | None = None) -> Iterator[Session]:
+    """A session that commits when the block ends without error and rolls back otherwise.
+
+    With ``events``, the events queued in the block (:func:`queue_event`) are added to that list once
+    committed, for the caller to publish outside the transaction.
+    """
     session = factory()
     try:
         yield session
@@ -172,6 +177,8 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        if events is not None:
+            events.extend(take_committed_events(session))
         session.close()
 
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from saola.context import entities
 from saola.context.errors import NgsiLdError
-from saola.core.db import take_committed_events, utcnow
+from saola.core.db import unit_of_work, utcnow
 from saola.core.errors import BadRequest
 from saola.core.settings import Settings
 from saola.devices import registry
@@ -227,16 +227,9 @@ def record_answer(session: Session, *, api_key: str, device_id: str, payload: by
 
 def send_due(factory: sessionmaker[Session], settings: Settings) -> tuple[list[Outgoing], list[tuple[str, Any]]]:
     """:func:`take_due` in its own transaction: the commands to publish and the events to publish."""
-    session = factory()
-    try:
+    events: list[tuple[str, Any]] = []
+    with unit_of_work(factory, events=events) as session:
         out = take_due(session, settings=settings, now=utcnow())
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        events = take_committed_events(session)
-        session.close()
     return out, events
 
 
@@ -319,17 +312,10 @@ class CommandListener:
         if not changed or not self._declared_iris().intersection(changed):
             return 0, []
         settings: Settings = self.app.state.settings
-        session = self.app.state.session_factory()
-        try:
+        events: list[tuple[str, Any]] = []
+        with unit_of_work(self.app.state.session_factory, events=events) as session:
             made = commands_from_change(session, tenant=payload.get("tenant", ""), entity_id=payload.get("id", ""),
                                         changed=changed, entity=payload.get("entity") or {}, settings=settings)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            events = take_committed_events(session)
-            session.close()
         return len(made), events
 
     async def _run(self) -> None:
@@ -362,16 +348,9 @@ def record_answers(factory: sessionmaker[Session], answers: list[tuple[str, str,
         -> tuple[list[str | None], list[tuple[str, Any]]]:
     """Several ``(api_key, device_id, payload, format)`` answers in one transaction: per answer its
     rejection reason or None, and the events to publish."""
-    session = factory()
-    try:
+    events: list[tuple[str, Any]] = []
+    with unit_of_work(factory, events=events) as session:
         now = utcnow()
         reasons = [record_answer(session, api_key=k, device_id=d, payload=p, fmt=parse_answer_format(f, p), now=now)
                    for k, d, p, f in answers]
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        events = take_committed_events(session)
-        session.close()
     return reasons, events

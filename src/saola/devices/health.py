@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from saola.core.db import queue_event, take_committed_events, unit_of_work, utcnow
+from saola.core.db import queue_event, unit_of_work, utcnow
 from saola.devices import rollups
 from saola.devices.models import Device
 
@@ -80,17 +80,10 @@ def _mark_offline(session: Session, now: datetime) -> int:
 
 def check_devices(factory: sessionmaker[Session], *, now: datetime) -> list[tuple[str, dict[str, Any]]]:
     """One health pass (rates, offline devices) in one transaction; the events to publish."""
-    session = factory()
-    try:
+    events: list[tuple[str, dict[str, Any]]] = []
+    with unit_of_work(factory, events=events) as session:
         _update_rates(session, now)
         _mark_offline(session, now)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        events = take_committed_events(session)
-        session.close()
     return events
 
 

@@ -32,7 +32,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from saola.core.db import take_committed_events, unit_of_work, utcnow
+from saola.core.db import unit_of_work, utcnow
 from saola.core.i18n import gettext
 from saola.core.messaging.models import OutboxMessage
 from saola.core.settings import Settings
@@ -117,16 +117,9 @@ class HotlineMailHandler:
                              text=gettext(LANG, REFUSED_TEXT, problems=_problems(errors)))
 
     def _take_in(self, inbound: Inbound) -> Outcome:
-        session = self.factory()
-        try:
+        events: list[tuple[str, dict[str, Any]]] = []
+        with unit_of_work(self.factory, events=events) as session:
             outcome = take_in(session, inbound=inbound, settings=self.settings, now=utcnow())
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            events = take_committed_events(session)
-            session.close()
         if self.publish is not None:
             for topic, payload in events:
                 self.publish(topic, payload)
