@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saola.cases.models import Case
+from saola.core.calendar import default_calendar
+from saola.core.db import utcnow
+from saola.core.errors import BadRequest
 from saola.core.scoping import scope_to_agency
 
 
@@ -63,3 +66,20 @@ def outcome_counts(session: Session, *, actor: Any, start: datetime, end: dateti
     for agency_id, n in session.execute(scope_to_agency(still_open, Case.agency_id, actor)):
         out.setdefault(agency_id, OutcomeCounts()).add(None, n)
     return out
+
+
+MAX_PERIOD_DAYS = 3700  # about ten years: longer periods are refused rather than scanned
+
+
+def period(start: date | None, end: date | None) -> tuple[date, date, datetime, datetime]:
+    """The days of a statistics period (default: this month so far) and the instants ``[start 00:00,
+    end+1 00:00)`` in local time; a period that ends before it starts or is too long is a :class:`BadRequest`."""
+    tz = default_calendar().tz
+    today = utcnow().astimezone(tz).date()
+    start = start or today.replace(day=1)
+    end = end or today
+    if end < start or (end - start).days > MAX_PERIOD_DAYS:
+        raise BadRequest("The period must end after it starts and last at most {days} days", field="end",
+                         days=MAX_PERIOD_DAYS)
+    return (start, end, datetime.combine(start, time(), tzinfo=tz),
+            datetime.combine(end + timedelta(days=1), time(), tzinfo=tz))

@@ -5,7 +5,7 @@ downloads) and ``/console/dossiers/index``, and the register book. They call :mo
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -13,12 +13,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from saola.cases.stats import period
 from saola.core.auth.service import Principal
-from saola.core.calendar import default_calendar
 from saola.core.db import utcnow
 from saola.core.deps import DbSession, require
 from saola.core.directory.models import Agency
-from saola.core.errors import BadRequest
 from saola.egov import dossiers, index, stats
 from saola.egov.labels import LABELS
 from saola.web.templating import render
@@ -27,7 +26,6 @@ router = APIRouter(prefix="/api/v1", tags=["dossiers"])
 pages_router = APIRouter()
 Reader = Annotated[Principal, Depends(require("dossiers:read"))]
 PageReader = Annotated[Principal, Depends(require("dossiers:read", page=True))]
-MAX_DAYS = 3700
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -92,22 +90,9 @@ class IndexOut(BaseModel):
     groups: list[GroupOut]
 
 
-def _period(start: date | None, end: date | None) -> tuple[date, date, datetime, datetime]:
-    """The days asked (default: this month so far), and the instants ``[start 00:00, end+1 00:00)`` local time."""
-    tz = default_calendar().tz
-    today = utcnow().astimezone(tz).date()
-    start = start or today.replace(day=1)
-    end = end or today
-    if end < start or (end - start).days > MAX_DAYS:
-        raise BadRequest("The period must end after it starts and last at most {days} days", field="end",
-                         days=MAX_DAYS)
-    return (start, end, datetime.combine(start, time(), tzinfo=tz),
-            datetime.combine(end + timedelta(days=1), time(), tzinfo=tz))
-
-
 def _compute(request: Request, session: DbSession, principal: Principal, start: date | None, end: date | None,
              by: stats.GroupBy) -> tuple[date, date, list[stats.Row], stats.Row]:
-    first, last, since, until = _period(start, end)
+    first, last, since, until = period(start, end)
     rows, total = stats.dossier_stats(session, actor=principal, start=since, end=until, by=by, now=utcnow(),
                                       hours_per_visit=request.app.state.settings.egov_hours_per_avoided_visit)
     return first, last, rows, total
@@ -140,7 +125,7 @@ def dossier_stats(
 
 
 def _index(session: DbSession, principal: Principal, start: date | None, end: date | None) -> IndexOut:
-    first, last, since, until = _period(start, end)
+    first, last, since, until = period(start, end)
     data = index.gather(session, actor=principal, start=since, end=until, now=utcnow())
     groups, points, out_of = index.compute_index(data)
     return IndexOut(decision=index.DECISION, start=first, end=last, points=points, out_of=out_of,
@@ -197,7 +182,7 @@ def register_page(
     start: Annotated[date | None, Query()] = None, end: Annotated[date | None, Query()] = None,
 ) -> Response:
     """The register book of dossiers (form 07 of Circular 03/2025/TT-VPCP), printable."""
-    first, last, since, until = _period(start, end)
+    first, last, since, until = period(start, end)
     rows = dossiers.register(session, actor=principal, start=since, end=until)
     agencies = {a.id: a.code for a in session.scalars(select(Agency))}
     return render(request, "egov/register.html", {**LABELS, "rows": rows, "start": first, "end": last,

@@ -10,7 +10,7 @@ otherwise take ``stats``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from saola.cases.stats import period
 from saola.core.auth.service import Principal
-from saola.core.calendar import default_calendar
 from saola.core.db import utcnow
 from saola.core.deps import DbSession, require
 from saola.core.directory.models import Agency
@@ -30,7 +30,6 @@ from saola.feedback.stats_export import XLSX, Table, to_csv, to_xlsx
 
 router = APIRouter(prefix="/api/v1/reports", tags=["feedback"])
 Reader = Annotated[Principal, Depends(require("feedback:read"))]
-MAX_DAYS = 3700
 Channel = Literal["web", "phone", "sms", "chat", "email", "app", "open311"]  # saola.feedback.models.CHANNELS
 Code = Annotated[str | None, Query(max_length=60, pattern=r"^[A-Za-z0-9._-]+$")]
 
@@ -56,19 +55,6 @@ def parse_query(start: date | None = None, end: date | None = None, agency: Code
 
 
 Params = Annotated[StatsQuery, Depends(parse_query)]
-
-
-def period(start: date | None, end: date | None) -> tuple[date, date, datetime, datetime]:
-    """The days asked (default: this month so far) and the instants ``[start 00:00, end+1 00:00)`` local time."""
-    tz = default_calendar().tz
-    today = utcnow().astimezone(tz).date()
-    start = start or today.replace(day=1)
-    end = end or today
-    if end < start or (end - start).days > MAX_DAYS:
-        raise BadRequest("The period must end after it starts and last at most {days} days", field="end",
-                         days=MAX_DAYS)
-    return (start, end, datetime.combine(start, time(), tzinfo=tz),
-            datetime.combine(end + timedelta(days=1), time(), tzinfo=tz))
 
 
 def _filters(session: Session, query: StatsQuery) -> stats.Filters:
