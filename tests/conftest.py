@@ -250,3 +250,8 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+# --- fake outside services for messaging (tests/messaging_servers.py) ---------------------------
+
+from tests.messaging_servers import mailbox, sms_gateway  # noqa: E402, F401  (fixtures)

@@ -22,8 +22,8 @@ from saola.core.messaging.models import OutboxMessage
 from saola.core.messaging.worker import MessagingWorker
 from saola.core.settings import load_settings
 from saola.feedback.models import FeedbackReport, FeedbackReporter
-from tests.core.test_messaging import wait_for
 from tests.feedback.conftest import KINH_BAC, PNG, counts
+from tests.messaging_servers import wait_for
 
 SMS_SECRET = "sms-provider-shared-secret-0123"
 CHAT_SECRET = "chat-provider-shared-secret-456"

@@ -6,11 +6,9 @@ report gets an error mail and creates nothing."""
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -19,22 +17,12 @@ from saola.cases.models import Case, CaseAttachment, CaseNote
 from saola.core.messaging.models import OutboxMessage
 from saola.feedback.models import FeedbackReport, FeedbackReporter
 from tests.conftest import free_port
-from tests.core.test_messaging import MailBox, wait_for
 from tests.feedback.conftest import PNG, counts
+from tests.messaging_servers import wait_for
 
 HOTLINE = "1022@bacninh.gov.vn"
 PUBLIC_URL = "https://saola.bacninh.gov.vn"
 LAMP = "Đèn đường trước nhà số 12 không sáng ba hôm nay.\nĐịa chỉ: số 12 Trần Hưng Đạo, phường Kinh Bắc"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[MailBox, int]]:
-    """The SMTP server Saola sends its answers through."""
-    box, port = MailBox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ The mail and the SMS are received by a real SMTP server and a real HTTP gateway 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from saola.app import create_app
@@ -18,28 +16,11 @@ from saola.core.messaging.models import OutboxMessage
 from saola.core.messaging.worker import MessagingWorker
 from saola.egov import dossiers
 from saola.egov.dossiers import Applicant
-from tests.conftest import free_port
-from tests.core.test_messaging import MailBox, SmsGateway, messaging_settings, wait_for
 from tests.egov.conftest import procedure_record
 from tests.feedback.conftest import bearer, report_json
+from tests.messaging_servers import messaging_settings, wait_for
 
 PUBLIC_URL = "https://saola.bacninh.gov.vn"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[MailBox, int]]:
-    box, port = MailBox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
-
-
-@pytest.fixture
-def sms_gateway() -> Iterator[SmsGateway]:
-    gateway = SmsGateway()
-    yield gateway
-    gateway.close()
 
 
 @pytest.fixture
