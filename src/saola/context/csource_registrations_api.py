@@ -14,10 +14,11 @@ from saola.context import csource_discovery as discovery
 from saola.context import csource_registrations as service
 from saola.context import csource_subscriptions as subscriptions
 from saola.context import geo, query, query_language
-from saola.context.api import BODY, Text, bool_param, flag_list, int_param
-from saola.context.errors import BadRequestData, InvalidRequest, TooManyResults
+from saola.context.api import BODY, Text, bool_param, flag_list
+from saola.context.errors import BadRequestData, InvalidRequest
 from saola.context.http import JsonBody, Reader, Writer, accepted, answer, query_context, term_map
 from saola.context.jsonld import TermMap
+from saola.context.subscription_listing import page_window
 from saola.core.deps import DbSession
 
 router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
@@ -93,13 +94,7 @@ def query_registrations(
     count: Text = None, options: Text = None,
 ) -> Response:
     kind = accepted(request, geo=False)
-    size = int_param(limit, "limit")
-    size = 20 if size is None else size
-    start = int_param(offset, "offset") or 0
-    if size < 0 or start < 0:
-        raise BadRequestData("limit and offset must not be negative")
-    if size > request.app.state.settings.ngsi_ld_max_limit:
-        raise TooManyResults("limit is larger than the broker allows")
+    size, start = page_window(request, limit, offset)
     sys_attrs = _sys_attrs(options)
     context = query_context(request)
     tm = term_map(request, session, context)

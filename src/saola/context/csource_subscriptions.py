@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saola.context import csource_discovery as discovery
@@ -34,7 +34,7 @@ from saola.context.csource_registrations import render_definition
 from saola.context.errors import AlreadyExists, BadRequestData, NgsiLdError, ResourceNotFound
 from saola.context.jsonld import ContextProcessor, TermMap
 from saola.context.subscription_matching import context_term_map
-from saola.context.subscriptions import is_uri, now_text, parse_time
+from saola.context.subscriptions import delivery_status, is_uri, now_text, page_of, status
 from saola.core.db import queue_event, utcnow
 
 WAKE_TOPIC = "ngsi.csource.notification"
@@ -121,18 +121,7 @@ def update(session: Session, row: NgsiCSourceSubscription, patch: Any, tm: TermM
 
 
 def page(session: Session, tenant: str, limit: int, offset: int) -> tuple[list[NgsiCSourceSubscription], int]:
-    where = NgsiCSourceSubscription.tenant == tenant
-    total = session.scalar(select(func.count()).select_from(NgsiCSourceSubscription).where(where)) or 0
-    rows = session.scalars(select(NgsiCSourceSubscription).where(where).order_by(NgsiCSourceSubscription.id)
-                           .offset(offset).limit(limit)).all()
-    return list(rows), total
-
-
-def status(row: NgsiCSourceSubscription, at: datetime | None = None) -> str:
-    expanded = row.definition["expanded"]
-    if "expiresAt" in expanded and parse_time(expanded["expiresAt"], "expiresAt") <= (at or utcnow()):
-        return "expired"
-    return "active" if expanded.get("isActive", True) else "paused"
+    return page_of(session, NgsiCSourceSubscription, tenant, limit, offset)
 
 
 def render(row: NgsiCSourceSubscription, tm: TermMap) -> dict[str, Any]:
@@ -149,16 +138,7 @@ def render(row: NgsiCSourceSubscription, tm: TermMap) -> dict[str, Any]:
     out["type"] = "Subscription"
     out["status"] = status(row)
     notification = out.setdefault("notification", {})
-    for key, count in (("timesSent", row.times_sent), ("timesFailed", row.times_failed)):
-        if count:
-            notification[key] = count
-    for key, at in (("lastNotification", row.last_notification), ("lastSuccess", row.last_success),
-                    ("lastFailure", row.last_failure)):
-        if at is not None:
-            notification[key] = now_text(at)
-    if row.times_sent:
-        notification["status"] = "failed" if row.last_failure and (
-            not row.last_success or row.last_failure > row.last_success) else "ok"
+    delivery_status(notification, row)
     return out
 
 

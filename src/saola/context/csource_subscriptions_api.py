@@ -7,9 +7,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 
 from saola.context import csource_subscriptions as service
-from saola.context.api import BODY, Text, bool_param, int_param
-from saola.context.errors import BadRequestData, TooManyResults
+from saola.context.api import BODY, Text
 from saola.context.http import JsonBody, Reader, Writer, accepted, answer, query_context, term_map
+from saola.context.subscription_listing import paged_answer
 from saola.core.deps import DbSession
 
 router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
@@ -25,37 +25,12 @@ def create_csource_subscription(request: Request, caller: Writer, body: JsonBody
     return Response(status_code=201, headers={"Location": f"{PATH}/{quote(row.sub_id, safe=':')}"})
 
 
-def _page_links(limit: int, offset: int, total: int) -> list[str]:
-    """rel="prev" and rel="next" links to the neighbouring pages (clause 5.5.9)."""
-    links = []
-    if offset > 0 and limit > 0:
-        links.append(f'<{PATH}?limit={limit}&offset={max(0, offset - limit)}>; rel="prev"; type="application/ld+json"')
-    if limit > 0 and offset + limit < total:
-        links.append(f'<{PATH}?limit={limit}&offset={offset + limit}>; rel="next"; type="application/ld+json"')
-    return links
-
-
 @router.get("/csourceSubscriptions", summary="Query context source registration subscriptions")
 def query_csource_subscriptions(
     request: Request, caller: Reader, session: DbSession, limit: Text = None, offset: Text = None, count: Text = None,
 ) -> Response:
-    kind = accepted(request, geo=False)
-    size = int_param(limit, "limit")
-    size = 20 if size is None else size
-    start = int_param(offset, "offset") or 0
-    if size < 0 or start < 0:
-        raise BadRequestData("limit and offset must not be negative")
-    if size > request.app.state.settings.ngsi_ld_max_limit:
-        raise TooManyResults("limit is larger than the broker allows")
-    rows, total = service.page(session, caller.tenant, size, start)
-    headers = {"NGSILD-Results-Count": str(total)} if bool_param(count, "count") else {}
-    context = query_context(request)
-    tm = term_map(request, session, context)
-    response = answer([service.render(r, tm) for r in rows], kind=kind, context=context, headers=headers)
-    links = _page_links(size, start, total)
-    if links:
-        response.headers["Link"] = ", ".join([*filter(None, [response.headers.get("Link")]), *links])
-    return response
+    return paged_answer(request, session, caller.tenant, path=PATH, page=service.page,
+                        render=service.render, limit=limit, offset=offset, count=count)
 
 
 @router.get("/csourceSubscriptions/{subscription_id}", summary="Retrieve a context source registration subscription")

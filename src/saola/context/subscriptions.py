@@ -13,7 +13,7 @@ import copy
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import func, select
@@ -25,7 +25,9 @@ from saola.context.jsonld import TermMap
 from saola.context.normalize import check_name
 from saola.context.representation import LOCATION
 from saola.context.subscription_models import NgsiSubscription
-from saola.core.db import utcnow
+from saola.core.db import Base, utcnow
+
+Row = TypeVar("Row", bound=Base)  # a subscription model: NgsiSubscription, NgsiCSourceSubscription
 
 TRIGGERS = ("entityCreated", "entityUpdated", "entityDeleted", "attributeCreated", "attributeUpdated",
             "attributeDeleted")
@@ -281,14 +283,20 @@ def delete(session: Session, tenant: str, sub_id: str) -> None:
 
 
 def page(session: Session, tenant: str, limit: int, offset: int) -> tuple[list[NgsiSubscription], int]:
-    where = NgsiSubscription.tenant == tenant
-    total = session.scalar(select(func.count()).select_from(NgsiSubscription).where(where)) or 0
-    rows = session.scalars(select(NgsiSubscription).where(where).order_by(NgsiSubscription.id)
-                           .offset(offset).limit(limit)).all()
+    return page_of(session, NgsiSubscription, tenant, limit, offset)
+
+
+def page_of(session: Session, model: type[Row], tenant: str, limit: int, offset: int) -> tuple[list[Row], int]:
+    """One page of a tenant's subscriptions of ``model`` (entity or context source) in id order, and how many
+    there are."""
+    where = model.tenant == tenant
+    total = session.scalar(select(func.count()).select_from(model).where(where)) or 0
+    rows = session.scalars(select(model).where(where).order_by(model.id).offset(offset).limit(limit)).all()
     return list(rows), total
 
 
-def status(row: NgsiSubscription, at: datetime | None = None) -> str:
+def status(row: Any, at: datetime | None = None) -> str:
+    """``expired``, ``active`` or ``paused``: of an entity or a context source subscription."""
     expanded = row.definition["expanded"]
     if "expiresAt" in expanded and parse_time(expanded["expiresAt"], "expiresAt") <= (at or utcnow()):
         return "expired"
@@ -322,6 +330,13 @@ def render(row: NgsiSubscription, tm: TermMap | None = None) -> dict[str, Any]:
     notification = out.setdefault("notification", {})
     notification.setdefault("format", "normalized")
     notification.setdefault("endpoint", {}).setdefault("accept", "application/json")
+    delivery_status(notification, row)
+    return out
+
+
+def delivery_status(notification: dict[str, Any], row: Any) -> None:
+    """Add what the delivery of an entity or a context source subscription did to its ``notification`` member:
+    timesSent, timesFailed, lastNotification, lastSuccess, lastFailure and status."""
     for key, count in (("timesSent", row.times_sent), ("timesFailed", row.times_failed)):
         if count:
             notification[key] = count
@@ -332,4 +347,3 @@ def render(row: NgsiSubscription, tm: TermMap | None = None) -> dict[str, Any]:
     if row.times_sent:
         notification["status"] = "failed" if row.last_failure and (
             not row.last_success or row.last_failure > row.last_success) else "ok"
-    return out

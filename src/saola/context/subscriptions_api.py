@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from saola.context import subscriptions as service
-from saola.context.api import BODY, Text, bool_param, int_param
-from saola.context.errors import BadRequestData, TooManyResults
+from saola.context.api import BODY, Text
 from saola.context.http import JsonBody, Reader, Writer, accepted, answer, query_context, term_map
+from saola.context.subscription_listing import paged_answer
 from saola.core.deps import DbSession
 
 router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
@@ -37,35 +37,8 @@ def create_subscription(request: Request, caller: Writer, body: JsonBody, sessio
 def query_subscriptions(
     request: Request, caller: Reader, session: DbSession, limit: Text = None, offset: Text = None, count: Text = None,
 ) -> Response:
-    kind = accepted(request, geo=False)
-    size = int_param(limit, "limit")
-    size = 20 if size is None else size
-    start = int_param(offset, "offset") or 0
-    if size < 0 or start < 0:
-        raise BadRequestData("limit and offset must not be negative")
-    if size > request.app.state.settings.ngsi_ld_max_limit:
-        raise TooManyResults("limit is larger than the broker allows")
-    rows, total = service.page(session, caller.tenant, size, start)
-    headers = {"NGSILD-Results-Count": str(total)} if bool_param(count, "count") else {}
-    context = query_context(request)
-    tm = term_map(request, session, context)
-    response = answer([service.render(r, tm) for r in rows], kind=kind, context=context, headers=headers)
-    links = _page_links(size, start, total)
-    if links:
-        response.headers["Link"] = ", ".join([*filter(None, [response.headers.get("Link")]), *links])
-    return response
-
-
-def _page_links(limit: int, offset: int, total: int) -> list[str]:
-    """rel="prev" and rel="next" links to the neighbouring pages (clause 5.5.9)."""
-    links = []
-    if offset > 0 and limit > 0:
-        links.append(f'</ngsi-ld/v1/subscriptions?limit={limit}&offset={max(0, offset - limit)}>; rel="prev"; '
-                     'type="application/ld+json"')
-    if limit > 0 and offset + limit < total:
-        links.append(f'</ngsi-ld/v1/subscriptions?limit={limit}&offset={offset + limit}>; rel="next"; '
-                     'type="application/ld+json"')
-    return links
+    return paged_answer(request, session, caller.tenant, path="/ngsi-ld/v1/subscriptions", page=service.page,
+                        render=service.render, limit=limit, offset=offset, count=count)
 
 
 @router.get("/subscriptions/{subscription_id}", summary="Retrieve a subscription")
