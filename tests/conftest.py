@@ -252,6 +252,17 @@ def live_server(app) -> Iterator[str]:
     thread.join(10)
 
 
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A scratch PostgreSQL database for a test about PostgreSQL alone (skipped without one, failing in CI)."""
+    if not PG_URL:
+        if IN_CI:
+            pytest.fail("CI=true requires PostgreSQL (SAOLA_TEST_DATABASE_URL) for the PostgreSQL-only tests")
+        pytest.skip("PostgreSQL is not configured (SAOLA_TEST_DATABASE_URL); these tests run in CI")
+    with pg_scratch_database("saola_pg", request.getfixturevalue("pg_template")) as (_name, url):
+        yield url
+
+
 # --- fake outside services for messaging (tests/messaging_servers.py) ---------------------------
 
 from tests.messaging_servers import mailbox, sms_gateway  # noqa: E402, F401  (fixtures)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -126,19 +125,6 @@ def test_a_lock_wait_that_runs_out_is_recognised_as_busy_not_as_a_fault(tmp_path
     impatient.dispose()
     engine.dispose()
 
-
-
-@pytest.fixture
-def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A scratch PostgreSQL database (these tests are about PostgreSQL's connections; SQLite has none)."""
-    from tests.conftest import IN_CI, PG_URL, pg_scratch_database
-
-    if not PG_URL:
-        if IN_CI:
-            pytest.fail("CI=true requires PostgreSQL (SAOLA_TEST_DATABASE_URL) for the connection tests")
-        pytest.skip("PostgreSQL is not configured (SAOLA_TEST_DATABASE_URL); these tests run in CI")
-    with pg_scratch_database("saola_conn", request.getfixturevalue("pg_template")) as (_name, url):
-        yield url
 
 
 def _kill_other_backends(database_url: str) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DataError
 
 from saola.context.models import NgsiAttributeHistory
 from saola.context.temporal import purge_history
-from saola.core.db import unit_of_work
+from saola.core.db import make_engine, make_session_factory, unit_of_work
 from saola.devices import ingest, pg_bulk
 from saola.devices.ingest import Ingestor
 from saola.devices.models import Device
@@ -223,14 +223,14 @@ def test_a_value_the_database_refuses_rejects_only_its_message(monkeypatch, prov
     assert [(m.device_id, r.partition(":")[0]) for m, r in outcome.rejected] == [("aq-003", "malformed-payload")]
 
 
-def test_postgresql_bulk_statement_errors_are_raised_as_sqlalchemy_errors(app) -> None:
+def test_postgresql_bulk_statement_errors_are_raised_as_sqlalchemy_errors(pg_url: str) -> None:
     """The ingest core classifies SQLAlchemy's exception classes (a refused value → the batch stored
     again in halves; a lost database → StoreUnavailable): psycopg's own must not escape pg_bulk."""
-    with app.state.session_factory() as session:
+    engine = make_engine(pg_url)
+    with make_session_factory(engine)() as session:
         conn = session.connection()
-        if conn.dialect.name != "postgresql":
-            pytest.skip("PostgreSQL statements")
         with pytest.raises(DataError) as raised:
             pg_bulk._execute(conn, "SELECT 1 / %(zero)b", {"zero": 0})
         assert not raised.value.connection_invalidated
         session.rollback()
+    engine.dispose()

@@ -15,6 +15,12 @@ statements (measured: per-entity ORM round trips cannot reach the ingest target)
    attributes' ``ngsi_attribute_values`` rows deleted and inserted in bulk;
 5. one ``ngsi.entity.updated`` event per changed entity queued (published after commit), so
    NGSI-LD subscriptions fire.
+
+Between 2 and 4 the caller's ``after_lock`` runs (the ingest core's rollups and health counters). On
+PostgreSQL it and steps 3-4 form one psycopg pipeline: their statements are sent without waiting for
+one another, so the database works on the rollup upsert while Python builds the documents
+(bench/devices_store_bench.py, with the other changes of 2026-11-24: ingest core CPU per 1,000 messages
+127 → 93–95 ms in batches of 2,000, messages/s +25–30 %).
 """
 
 from __future__ import annotations
@@ -134,11 +140,12 @@ def write_measures(session: Session, measures: list[Measure], *, entity_types: d
                    now: datetime, after_lock: Callable[[list[Measure]], Any] | None = None) -> WriteResult:
     """Store ``measures`` (history, current values, side rows, events); see the module docstring.
 
-    ``after_lock`` is called with the new measures once their entities are locked, before the
-    documents are written (the ingest core adds them to the rollups there). On PostgreSQL its
-    statements and the document writes go in one pipeline: sent without waiting for each result, so
-    the database runs the rollup upsert while Python builds the documents (measured: the rollup
-    upsert's time taken off the batch), errors raised at the end of the pipeline."""
+    ``after_lock`` is called once, with the new measures (maybe none), once their entities are locked
+    and before the documents are written (the ingest core adds them to the rollups and updates the
+    devices' health counters there). On PostgreSQL its statements and the document writes go in one
+    pipeline: sent without waiting for each result, so the database runs the rollup upsert and the
+    health update while Python builds the documents (measured: their time taken off the batch);
+    errors are raised at the end of the pipeline."""
     result = WriteResult()
     unique: dict[str, Measure] = {}
     for m in measures:
@@ -147,6 +154,8 @@ def write_measures(session: Session, measures: list[Measure], *, entity_types: d
         else:
             unique[m.instance_id] = m
     if not unique:
+        if after_lock is not None:
+            after_lock([])
         return result
     conn = session.connection()
     now_text = now_iso(now)
@@ -157,6 +166,8 @@ def write_measures(session: Session, measures: list[Measure], *, entity_types: d
     for m in result.new:
         by_entity[(m.tenant, m.entity_id)].append(m)
     if not by_entity:
+        if after_lock is not None:
+            after_lock([])
         return result
     loaded = _load(conn, set(by_entity))
     missing = set(by_entity) - set(loaded)

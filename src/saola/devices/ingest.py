@@ -5,7 +5,8 @@
 key plus device id, and the per-device token when one is set), parses each payload
 (:mod:`saola.devices.formats`), maps it to measures (:mod:`saola.devices.measures`), writes them in
 bulk (:mod:`saola.devices.entity_writer`), adds the new ones to the rollups
-(:mod:`saola.devices.rollups`) and updates each device's health counters. A refused message is
+(:mod:`saola.devices.rollups`) and updates each device's health counters (these two once the
+entities are locked, in the same PostgreSQL pipeline as the entity documents). A refused message is
 listed in :attr:`Outcome.rejected` with a reason starting with a stable code (``unknown-device: ...``)
 and logged; it never blocks the others. When the database cannot be written,
 :class:`~saola.devices.errors.StoreUnavailable` is raised and nothing of the batch is stored.
@@ -211,19 +212,29 @@ class Ingestor:
             tally.messages += 1
             tally.seen = max(tally.seen or message.received_at, message.received_at)
         conn = session.connection()
-        written = write_measures(session, measures, entity_types=entity_types, now=now,
-                                 after_lock=lambda new: rollups.update_rollups(conn, new))
+        rows = {row.id: row for row in devices.values()}
+        online: list[tuple[str, dict[str, Any]]] = []  # device.online events, queued after the entity events
+
+        def after_lock(new: list[Measure]) -> None:
+            """Rollups and health counters of the new measures (in the documents' pipeline on PostgreSQL)."""
+            rollups.update_rollups(conn, new)
+            for m in new:
+                tally = tallies[m.device_pk]
+                tally.measures += 1
+                if m.health in ("battery", "signal"):
+                    number = m.number
+                    if number is None:
+                        continue
+                    current = getattr(tally, m.health)
+                    if current is None or m.observed_text >= current[0]:
+                        setattr(tally, m.health, (m.observed_text, number))
+            online.extend(self._update_health(session, tallies, rows))
+
+        written = write_measures(session, measures, entity_types=entity_types, now=now, after_lock=after_lock)
         outcome.stored = len(written.new)
         outcome.duplicates = written.duplicates
-        for m in written.new:
-            tally = tallies[m.device_pk]
-            tally.measures += 1
-            number = m.number
-            if m.health in ("battery", "signal") and number is not None:
-                current = getattr(tally, m.health)
-                if current is None or m.observed_text >= current[0]:
-                    setattr(tally, m.health, (m.observed_text, number))
-        self._update_health(session, tallies, {row.id: row for row in devices.values()})
+        for topic, payload in online:
+            queue_event(session, topic, payload)
 
     def _provision_unknown(self, session: Session, unknown: list[Message],
                            groups: dict[str, ServiceGroup]) -> dict[tuple[str, str], Row[Any]]:
@@ -254,22 +265,26 @@ class Ingestor:
         return "wrong-api-key: the API key is unknown"
 
     @staticmethod
-    def _update_health(session: Session, tallies: dict[int, _DeviceTally], rows: dict[int, Row[Any]]) -> None:
+    def _update_health(session: Session, tallies: dict[int, _DeviceTally],
+                       rows: dict[int, Row[Any]]) -> list[tuple[str, dict[str, Any]]]:
+        """Update the devices' health counters; the ``device.online`` events to queue (the caller queues
+        them after the entity events, in the order subscribers have always seen them)."""
         params = []
+        events: list[tuple[str, dict[str, Any]]] = []
         for pk, t in sorted(tallies.items()):  # rows locked in key order: concurrent workers cannot deadlock
             params.append({"pk": pk, "seen": t.seen, "messages": t.messages, "measures": t.measures,
                            "rejected": t.rejected, "battery": t.battery[1] if t.battery else None,
                            "signal": t.signal[1] if t.signal else None, "online": True if t.messages else None})
             row = rows.get(pk)
             if t.messages and row is not None and row.online is False:
-                queue_event(session, "device.online", {"tenant": row.tenant, "device_id": row.device_id,
-                                                       "entity_id": row.entity_id, "at": t.seen.isoformat()
-                                                       if t.seen else None})
+                events.append(("device.online", {"tenant": row.tenant, "device_id": row.device_id,
+                                                 "entity_id": row.entity_id, "at": t.seen.isoformat()
+                                                 if t.seen else None}))
         if not params:
-            return
+            return events
         if session.get_bind().dialect.name == "postgresql":
             pg_bulk.update_health(session.connection(), params)
-            return
+            return events
         c = DEVICES.c
         session.connection().execute(
             update(DEVICES).where(c.id == bindparam("pk")).values(
@@ -285,3 +300,4 @@ class Ingestor:
                 signal=func.coalesce(bindparam("signal", type_=c.signal.type), c.signal),
                 online=func.coalesce(bindparam("online", type_=c.online.type), c.online)),
             params)
+        return events

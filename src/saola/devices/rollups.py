@@ -1,8 +1,9 @@
 """Rollups of device measures: count, sum, min and max per entity attribute per minute and per hour.
 
 Maintained by the ingest core from the *new* measures of each batch only (a duplicate is never
-counted twice): the batch is aggregated in memory, then one ``INSERT ... ON CONFLICT DO UPDATE``
-adds counts and sums and keeps the least minimum and greatest maximum. Charts read them through
+counted twice): the batch is aggregated in memory (into minute buckets, the hour buckets then from
+those), then one ``INSERT ... ON CONFLICT DO UPDATE`` adds counts and sums and keeps the least minimum
+and greatest maximum. Charts read them through
 :func:`series` (``GET /api/v1/devices/{device_id}/series``); the average is ``sum / count``.
 :func:`purge` applies the retention of each period (settings ``devices_rollup_retention_days_1m``
 and ``_1h``) — raw history keeps its own retention (``saola context purge-history``).
