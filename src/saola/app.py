@@ -125,6 +125,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         retention = RetentionWorker(app)  # daily anonymisation of 1022 reporters past the retention period
         await retention.start()
+        from saola.cases.reminder_worker import ReminderWorker
+
+        reminders = ReminderWorker(app)  # deadline reminders and escalations to staff (SAOLA_CASES_REMINDER_SECONDS)
+        await reminders.start()
         from saola.feedback.mail_listener import start_in_app, stop_in_app
 
         mail_listener = await start_in_app(app)  # the 1022 SMTP listener, when SAOLA_FEEDBACK_SMTP_PORT is set
@@ -139,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await mqtt_app.stop_in_app(app, mqtt)
         await device_health.stop()
         await stop_in_app(mail_listener)
+        await reminders.stop()
         await retention.stop()
         await messaging.stop()
         await csource_notifier.stop()

@@ -21,6 +21,7 @@ from saola.core.auth.permissions import permissions_for
 from saola.core.settings import load_settings
 from tests.conftest import DEMO_PASSWORD, Browser, csrf_from
 from tests.core.helpers import (
+    SIGNED_API,
     UNSAFE,
     api_write_routes,
     app_routes,
@@ -95,7 +96,7 @@ def test_an_api_token_does_not_open_console_pages(app, client: TestClient, token
 
 def test_every_api_route_answers_401_problem_to_anonymous_callers(app, client: TestClient) -> None:
     before = db_snapshot(app.state.engine)
-    routes = [r for r in app_routes(app) if r.is_api and r.key not in PUBLIC_API]
+    routes = [r for r in app_routes(app) if r.is_api and r.key not in PUBLIC_API and r.key not in SIGNED_API]
     assert len(routes) >= 15
     for route in routes:
         for headers in ({}, bearer("saola_not-a-token"), {"Authorization": "Basic YWRtaW46c2FvbGEtZGVtbw=="}):
@@ -267,8 +268,10 @@ def form_routes(app) -> list:
     # NGSI-LD routes are a JSON API with its own error format; browser sessions cannot write there at all
     # (tests/context/test_access.py). Open311 (GeoReport v2) authenticates each POST by the `api_key` form field,
     # never by the browser's cookies, so a forged cross-site form gains nothing; it answers in the spec's own error
-    # format (tests/feedback/test_open311.py checks a session without api_key is refused with 403).
-    return [r for r in app_routes(app) if not r.is_api and not r.path.startswith(("/ngsi-ld/", "/open311/"))
+    # format (tests/feedback/test_open311.py checks a session without api_key is refused with 403). The IoT Agent
+    # API (/iot/) is JSON for machines: devices send their API key, provisioning takes a bearer token, and a
+    # browser session without the CSRF header is refused in JSON (test_iot_provisioning_refuses_a_session_...).
+    return [r for r in app_routes(app) if not r.is_api and not r.path.startswith(("/ngsi-ld/", "/open311/", "/iot/"))
             and r.method in UNSAFE]
 
 
@@ -478,3 +481,37 @@ def test_signing_out_clears_the_session_cookie(login) -> None:
     response = browser.post_form("/logout", {}, follow_redirects=False)
     cleared = [h for h in response.headers.get_list("set-cookie") if h.startswith("saola_session=")]
     assert cleared and ("max-age=0" in cleared[0].lower() or "expires=" in cleared[0].lower())
+
+
+def test_iot_provisioning_refuses_a_session_without_the_csrf_header(app, login) -> None:
+    admin = login("admin")
+    before = db_snapshot(app.state.engine)
+    body = {"devices": [{"device_id": "csrf-probe", "entity_type": "AirQualityObserved"}]}
+    for route in ("/iot/devices", "/iot/services"):
+        answer = admin.client.post(route, json=body if route == "/iot/devices" else {"services": []},
+                                   headers={"fiware-service": "bacninh"})
+        assert answer.status_code == 403, describe(answer)
+        assert problem_code(answer) == "csrf-failed"
+    assert snapshot_diff(before, db_snapshot(app.state.engine)) == {}
+
+
+def test_signed_webhooks_are_not_opened_by_a_session_or_a_token(settings, token) -> None:
+    from fastapi.testclient import TestClient
+
+    from saola.app import create_app
+    from saola.core.messaging.gateways import GatewayConfig
+
+    gateway = GatewayConfig(name="sms", kind="sms", secret="s" * 32, reply_url="http://127.0.0.1:9/reply")
+    app = create_app(settings.model_copy(update={"feedback_gateways": [gateway]}))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        secret = token("admin")
+        before = db_snapshot(app.state.engine)
+        body = {"message_id": "m-1", "sender": "0912345678", "text": "Đèn đường trước nhà số 12 không sáng"}
+        for route in SIGNED_API:
+            url = route[1].replace("{provider}", "sms")
+            for headers in ({}, bearer(secret)):
+                answer = client.post(url, json=body, headers=headers)
+                assert answer.status_code == 401, describe(answer)
+                assert problem_code(answer) == "gateway-signature-missing"
+        assert snapshot_diff(before, db_snapshot(app.state.engine)) == {}
+

@@ -213,6 +213,12 @@ class Settings(BaseSettings):
     messaging_poll_seconds: float = Field(
         5.0, gt=0, le=3600, description="How often the outbox of e-mail and SMS is checked for due messages.",
     )
+    cases_reminder_seconds: float = Field(
+        300.0, ge=0, le=86_400,
+        description="How often running cases are checked for deadline reminders (due within one working day, "
+        "overdue) to their assignee or agency staff and escalations (to the agency, then the IOC) by e-mail; the "
+        "first check one interval after start-up. 0: never.",
+    )
     devices_health_check_seconds: float = Field(
         30.0, gt=0, le=3600,
         description="How often device health is checked: message rates, and devices silent for twice their "

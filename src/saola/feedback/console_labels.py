@@ -18,7 +18,8 @@ OPEN_STATUSES = {"within": "Within the deadline", "due_soon": "Due soon", "overd
 OUTCOMES = {"early": "Early", "on_time": "On time", "late": "Late"}
 DUE_FILTERS = {"overdue": "Overdue", "due_soon": "Due soon"}
 EVENTS = {"created": "Received", "assigned": "Assignee changed", "note": "Note added",
-          "attachment": "File attached", "deadline-changed": "Deadline changed"}
+          "attachment": "File attached", "deadline-changed": "Deadline changed",
+          "reminder": "Deadline reminder sent", "escalation": "Escalated: overdue"}
 
 LABELS = {"statuses": STATUSES, "channels": CHANNELS, "actions": ACTIONS, "open_statuses": OPEN_STATUSES,
           "outcomes": OUTCOMES, "due_filters": DUE_FILTERS, "event_kinds": EVENTS}

@@ -2,6 +2,7 @@
 
 ``backends`` holds the senders (SMTP, HTTP SMS gateway, log) behind typed protocols chosen in
 settings; ``outbox`` writes messages in the caller's transaction and delivers them after commit
-with retries; ``case_notices`` turns public status changes of cases into messages; ``worker`` is
+with retries; ``case_notices`` turns public status changes of cases into messages; ``staff_notices``
+renders the deadline reminders and escalations the case engine sends to staff; ``worker`` is
 the background task of the app; ``api`` shows the outbox to administrators.
 """

@@ -13,7 +13,7 @@ import logging
 
 from fastapi import FastAPI
 
-from saola.core.messaging import case_notices
+from saola.core.messaging import case_notices, staff_notices
 from saola.core.messaging.backends import MailSender, SmsSender, make_mail_sender, make_sms_sender
 from saola.core.messaging.gateways import GatewaySender, make_gateway_sender
 from saola.core.messaging.models import OutboxMessage
@@ -37,12 +37,16 @@ class MessagingWorker:
                              retry_seconds=settings.messaging_retry_seconds)
         self.poll_seconds = settings.messaging_poll_seconds
         self.public_url = settings.public_url
+        self.timezone = settings.timezone
         self.wake = asyncio.Event()
         self.stopping = False
         self.tasks: list[asyncio.Task[None]] = []
 
     def render(self, message: OutboxMessage) -> tuple[str, str] | None:
-        if (message.data or {}).get("template") != case_notices.TEMPLATE:
+        template = (message.data or {}).get("template")
+        if template == staff_notices.TEMPLATE:
+            return staff_notices.render(message.data, message.lang, self.public_url, self.timezone)
+        if template != case_notices.TEMPLATE:
             return None
         return case_notices.render(message.data, message.lang, message.channel, self.public_url)
 
