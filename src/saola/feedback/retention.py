@@ -19,8 +19,6 @@ anonymise [--dry-run]`` runs it by hand.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +34,7 @@ from saola.core.audit import service as audit
 from saola.core.audit.models import AuditEntry
 from saola.core.db import unit_of_work, utcnow
 from saola.core.messaging.models import OutboxMessage
+from saola.core.periodic import PeriodicJob
 from saola.feedback.models import FeedbackReport, FeedbackReporter
 from saola.feedback.reports import CASE_TYPE, redact
 
@@ -117,19 +116,17 @@ def anonymise(session: Session, *, now: datetime, retention_days: int, dry_run: 
     return run
 
 
-class RetentionWorker:
+class RetentionWorker(PeriodicJob):
     """Runs :func:`anonymise` once a day in the app (the first run a while after start-up)."""
+
+    name = "anonymisation run"
 
     def __init__(self, app: FastAPI, *, interval_seconds: float = 86_400.0, first_delay_seconds: float = 600.0,
                  ) -> None:
         self.factory = app.state.session_factory
         self.settings = app.state.settings
-        self.interval_seconds = interval_seconds
-        self.first_delay_seconds = first_delay_seconds
-        self.wake = asyncio.Event()
-        self.stopping = False
-        self.task: asyncio.Task[None] | None = None
         self.runs: list[AnonymisationRun] = []
+        super().__init__(interval_seconds=interval_seconds, first_delay_seconds=first_delay_seconds)
 
     def run_once(self) -> AnonymisationRun:
         """One run now (blocking), until no report is left to anonymise."""
@@ -146,27 +143,3 @@ class RetentionWorker:
         if done.reports:
             log.info("reporters anonymised", extra={"reports": done.reports, "reporters": done.reporters})
         return done
-
-    async def start(self) -> None:
-        self.stopping = False
-        self.task = asyncio.create_task(self._loop())
-
-    async def stop(self) -> None:
-        self.stopping = True
-        self.wake.set()
-        if self.task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-    async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), timeout=seconds)
-
-    async def _loop(self) -> None:
-        await self._sleep(self.first_delay_seconds)
-        while not self.stopping:
-            try:
-                await asyncio.to_thread(self.run_once)
-            except Exception:  # a database hiccup must not end the daily runs for the app's lifetime
-                log.exception("anonymisation run failed")
-            await self._sleep(self.interval_seconds)
