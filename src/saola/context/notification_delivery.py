@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -52,7 +53,7 @@ class DeliveryError(Exception):
     pass
 
 
-class OutboxNotifier:
+class OutboxNotifier(ABC):
     """The outbox dispatcher and delivery tasks; a subclass names its tables and sends one notification."""
 
     subscription_model: ClassVar[type[Any]]  # NgsiSubscription, NgsiCSourceSubscription
@@ -87,12 +88,13 @@ class OutboxNotifier:
         if self.client is not None:
             await self.client.aclose()
 
+    @abstractmethod
     def queue_periodic(self, session: Session) -> None:
         """Write the periodic notifications that are due to the outbox."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def send(self, definition: dict[str, Any], payload: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Deliver one notification to the subscription's endpoint (raise on failure)."""
 
     # --- dispatching ------------------------------------------------------------------------
 

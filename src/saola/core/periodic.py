@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-class PeriodicJob:
+class PeriodicJob(ABC):
     """Runs :meth:`run_once` every ``interval_seconds`` until :meth:`stop`."""
 
     name = "periodic job"
@@ -29,8 +30,9 @@ class PeriodicJob:
         self.stopping = False
         self.task: asyncio.Task[None] | None = None
 
+    @abstractmethod
     def run_once(self) -> Any:
-        raise NotImplementedError
+        """One run now (blocking)."""
 
     async def start(self) -> None:
         self.stopping = False
