@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,17 @@ OPENAPI_TAGS = [
     {"name": "ngsi-ld", "description": "The NGSI-LD context broker (ETSI GS CIM 009 V1.8.1): entities, batch "
      "operations, types, attributes, @contexts, subscriptions. Errors are NGSI-LD ProblemDetails."},
 ]
+
+
+# Packages that mount themselves: each wiring module has ``include_routers(app)`` and
+# ``async start(app) -> stop`` (an async callable the lifespan awaits at shutdown, in reverse order).
+FEATURE_WIRINGS = (
+    "saola.rules.alerts_wiring",  # alerts: /api/v1/alerts, console pages, escalation and notifications
+    "saola.rules.wiring",  # rules as data: /api/v1/rules, console pages
+    "saola.rules.engine_wiring",  # the rule engine on the change-event stream, "no data" checks
+    "saola.ioc.incidents_wiring",  # incidents: /api/v1/incidents, console pages, after-action reports
+    "saola.ioc.console_wiring",  # the operations console: live map, KPI tiles over SSE, alert feed
+)
 
 
 def _include_routers(app: FastAPI) -> None:
@@ -139,7 +151,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from saola.devices import mqtt_app
 
         mqtt = await mqtt_app.start_in_app(app)  # MQTT ingest worker (SAOLA_MQTT_INGEST), device command listener
+        stoppers = [await importlib.import_module(name).start(app) for name in FEATURE_WIRINGS]
         yield
+        for stop in reversed(stoppers):
+            await stop()
         await mqtt_app.stop_in_app(app, mqtt)
         await device_health.stop()
         await stop_in_app(mail_listener)
@@ -176,6 +191,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from saola.devices.mqtt_app import include_routers as include_mqtt_routers
 
     include_mqtt_routers(app)  # /api/v1/devices/{id}/commands, /api/v1/ingest/status
+    for name in FEATURE_WIRINGS:
+        importlib.import_module(name).include_routers(app)
     _add_docs_route(app)
     return app
 

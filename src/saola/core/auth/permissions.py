@@ -35,16 +35,24 @@ PERMISSIONS: dict[str, str] = {
     "messages:read": "See outgoing e-mail and SMS to citizens and their delivery status",
     "devices:read": "Read the device registry: service groups, devices, their health and measure series",
     "devices:write": "Provision service groups and devices (IoT Agent provisioning API, CSV import)",
+    "rules:read": "Read the IOC's rules, their versions and evaluation errors",
+    "rules:write": "Create, change, test, enable and disable IOC rules",
+    "alerts:read": "See the IOC's alerts and the operations console",
+    "alerts:write": "Acknowledge and clear alerts; manage one's own alert subscriptions and the on-duty roster",
+    "incidents:read": "Read incidents and their after-action reports",
+    "incidents:write": "Open, dispatch, update and close incidents",
 }
 
 _STAFF = frozenset({"console:access", "directory:read", "contacts:read", "context:read", "queue:read",
-                    "devices:read"})
+                    "devices:read", "alerts:read", "incidents:read"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "operator": _STAFF | {"contacts:write", "agencies:all", "users:read", "context:write", "devices:write",
-                          "dossiers:read", "feedback:read", "feedback:write", "feedback:submit"},
-    "agency_staff": _STAFF | {"contacts:write", "dossiers:read", "dossiers:write", "feedback:read", "feedback:write"},
+                          "dossiers:read", "feedback:read", "feedback:write", "feedback:submit", "rules:read",
+                          "rules:write", "alerts:write", "incidents:write"},
+    "agency_staff": _STAFF | {"contacts:write", "dossiers:read", "dossiers:write", "feedback:read", "feedback:write",
+                              "rules:read", "alerts:write", "incidents:write"},
     "clerk": _STAFF | {"dossiers:read", "dossiers:write", "queue:serve"},
     "viewer": _STAFF | {"dossiers:read", "feedback:read"},
 }

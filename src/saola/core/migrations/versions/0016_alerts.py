@@ -1,0 +1,21 @@
+"""alerts: alerts, their events, alert subscriptions and the on-duty roster
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-11-24 23:10:00
+"""
+
+from __future__ import annotations
+
+revision = '0016'
+down_revision = '0015'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
