@@ -44,7 +44,7 @@ class Notifier(OutboxNotifier):
     delivery_failed = "notification delivery failed"
 
     async def start(self) -> None:
-        self.events = self.app.state.event_bus.subscribe("ngsi.entity.*", max_queue=10_000)
+        self.events = self.app.state.event_bus.subscribe("ngsi.entity.*", max_queue=10_000, group="ngsi-notifier")
         self.client = httpx.AsyncClient(timeout=self.config.timeout)
         self.tasks = [asyncio.create_task(self._match()), asyncio.create_task(self._dispatch())]
 

@@ -1,9 +1,19 @@
 """The event bus: ``publish`` and ``subscribe`` on dotted topics.
 
-Callers depend on the :class:`EventBus` protocol only, so a Redis or NATS backend can
-replace the in-process one without changing them. Topics are dotted names
-(``entity.changed``, ``alert.raised``); a subscription pattern may end in ``.*`` or be
-``*`` to receive everything under it.
+Callers depend on the :class:`EventBus` protocol only; :func:`make_event_bus` builds the backend
+chosen by ``SAOLA_EVENT_BUS``: ``memory`` (this module, one process), ``redis``
+(:mod:`saola.core.event_bus_redis`) or ``nats`` (:mod:`saola.core.event_bus_nats`), the last two shared
+by every Saola process on the same broker. Topics are dotted names (``entity.changed``,
+``alert.raised``); a subscription pattern may end in ``.*`` or be ``*`` to receive everything under it.
+
+Two kinds of subscription:
+
+* plain (``group=None``): *every* subscriber in *every* process receives each event (live pages,
+  caches). A process receives its own events exactly once, directly, never back through the broker.
+* grouped (``group="ngsi-notifier"``): the subscribers with the same group and pattern, in all
+  processes, *share* the events — each goes to exactly one of them (work that must happen once, such
+  as writing a notification to the outbox, however many web processes run). Within one process the
+  memory bus hands them round-robin.
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ class EventBus(Protocol):
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> None: ...
 
-    def subscribe(self, pattern: str, *, max_queue: int = 1000) -> Subscription: ...
+    def subscribe(self, pattern: str, *, max_queue: int = 1000, group: str | None = None) -> Subscription: ...
 
     async def close(self) -> None: ...
 
@@ -58,9 +68,10 @@ def topic_matches(pattern: str, topic: str) -> bool:
 
 
 class _MemorySubscription:
-    def __init__(self, bus: MemoryEventBus, pattern: str, max_queue: int) -> None:
+    def __init__(self, bus: MemoryEventBus, pattern: str, max_queue: int, group: str | None = None) -> None:
         self._bus = bus
         self.pattern = pattern
+        self.group = group
         self.queue: asyncio.Queue[Event | None] = asyncio.Queue(max_queue)
         self.dropped = 0
         self.closed = False
@@ -97,6 +108,7 @@ class MemoryEventBus:
 
     def __init__(self) -> None:
         self._subs: list[_MemorySubscription] = []
+        self._turn: dict[tuple[str, str], int] = {}  # (group, pattern) -> events handed so far (round-robin)
         self.published = 0
 
     async def publish(self, topic: str, payload: dict[str, Any]) -> None:
@@ -105,12 +117,20 @@ class MemoryEventBus:
     def publish_nowait(self, topic: str, payload: dict[str, Any]) -> None:
         event = Event(topic, payload)
         self.published += 1
+        groups: dict[tuple[str, str], list[_MemorySubscription]] = {}
         for sub in list(self._subs):
             if topic_matches(sub.pattern, topic):
-                sub.offer(event)
+                if sub.group is None:
+                    sub.offer(event)
+                else:
+                    groups.setdefault((sub.group, sub.pattern), []).append(sub)
+        for key, members in groups.items():
+            turn = self._turn.get(key, 0)
+            self._turn[key] = turn + 1
+            members[turn % len(members)].offer(event)
 
-    def subscribe(self, pattern: str, *, max_queue: int = 1000) -> _MemorySubscription:
-        sub = _MemorySubscription(self, pattern, max_queue)
+    def subscribe(self, pattern: str, *, max_queue: int = 1000, group: str | None = None) -> _MemorySubscription:
+        sub = _MemorySubscription(self, pattern, max_queue, group)
         self._subs.append(sub)
         return sub
 
@@ -123,7 +143,34 @@ class MemoryEventBus:
             await sub.close()
 
 
-def make_event_bus(kind: str) -> EventBus:
+class EventBusUnavailable(RuntimeError):
+    """The configured broker cannot be reached when the bus is built (fail fast at start)."""
+
+
+def make_event_bus(settings: Any, url: str | None = None) -> EventBus:
+    """The bus of ``settings.event_bus`` (``memory``, ``redis``, ``nats``) at ``settings.event_bus_url``.
+
+    ``settings`` may also be the backend's name alone (then ``url`` or the backend's default URL).
+    A broker backend checks that its server answers before returning, and raises
+    :class:`EventBusUnavailable` with the URL and the reason when it does not.
+    """
+    kind = settings if isinstance(settings, str) else settings.event_bus
+    if not isinstance(settings, str):
+        url = url or settings.event_bus_url
+        namespace, maxlen = settings.event_bus_namespace, settings.event_bus_stream_maxlen
+    else:
+        namespace, maxlen = "saola", 100_000
     if kind == "memory":
         return MemoryEventBus()
-    raise ValueError(f"unknown event bus backend: {kind}")
+    if kind == "redis":
+        from saola.core.event_bus_redis import RedisEventBus
+
+        bus: EventBus = RedisEventBus(url or "redis://127.0.0.1:6379/0", namespace=namespace, stream_maxlen=maxlen)
+    elif kind == "nats":
+        from saola.core.event_bus_nats import NatsEventBus
+
+        bus = NatsEventBus(url or "nats://127.0.0.1:4222", namespace=namespace)
+    else:
+        raise ValueError(f"unknown event bus backend: {kind}")
+    bus.check_reachable()  # type: ignore[attr-defined]
+    return bus

@@ -12,9 +12,12 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from saola.core.events import EventBus
 
 log = logging.getLogger("saola.devices.mqtt")
 
@@ -39,18 +42,24 @@ def ingest_command(
         runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
         runner = asyncio.run
-    runner(_run(settings, client_id, report_every))
+    from saola.core.events import EventBusUnavailable, make_event_bus
+
+    try:
+        bus = make_event_bus(settings)  # redis/nats: the web app's notifier, rules and console get our events
+    except EventBusUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    runner(_run(settings, client_id, report_every, bus))
 
 
-async def _run(settings: object, client_id: str | None, report_every: float) -> None:
+async def _run(settings: object, client_id: str | None, report_every: float, bus: EventBus) -> None:
     from saola.core.db import make_engine, make_session_factory
-    from saola.core.events import MemoryEventBus
     from saola.core.settings import Settings
     from saola.devices.mqtt_worker import MqttWorker
 
     assert isinstance(settings, Settings)
     engine = make_engine(settings.effective_database_url)
-    worker = MqttWorker(settings=settings, session_factory=make_session_factory(engine), event_bus=MemoryEventBus(),
+    worker = MqttWorker(settings=settings, session_factory=make_session_factory(engine), event_bus=bus,
                         client_id=client_id, role="ingest")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -68,5 +77,6 @@ async def _run(settings: object, client_id: str | None, report_every: float) -> 
                 log.info("saola ingest counters", extra=worker.status())
     finally:
         await worker.stop()
+        await bus.close()
         engine.dispose()
         log.info("saola ingest stopped", extra=worker.status())

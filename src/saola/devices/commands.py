@@ -296,7 +296,8 @@ class CommandListener:
         return self.iris
 
     async def start(self) -> None:
-        self.subscription = self.app.state.event_bus.subscribe("ngsi.entity.updated", max_queue=10_000)
+        self.subscription = self.app.state.event_bus.subscribe("ngsi.entity.updated", max_queue=10_000,
+                                                               group="device-commands")
         self.task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:

@@ -18,6 +18,7 @@ from saola.core.messaging.backends import MailSender, SmsSender, make_mail_sende
 from saola.core.messaging.gateways import GatewaySender, make_gateway_sender
 from saola.core.messaging.models import OutboxMessage
 from saola.core.messaging.outbox import DeliveryRun, Policy, deliver_due
+from saola.core.messaging.webhooks import WebhookSender, make_webhook_sender
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +27,14 @@ STOP_GRACE_SECONDS = 30.0
 
 class MessagingWorker:
     def __init__(self, app: FastAPI, *, mail: MailSender | None = None, sms: SmsSender | None = None,
-                 gateway: GatewaySender | None = None) -> None:
+                 gateway: GatewaySender | None = None, webhook: WebhookSender | None = None) -> None:
         settings = app.state.settings
         self.factory = app.state.session_factory
         self.bus = app.state.event_bus
         self.mail = mail or make_mail_sender(settings)
         self.sms = sms or make_sms_sender(settings)
         self.gateway = gateway or make_gateway_sender(settings)
+        self.webhook = webhook or make_webhook_sender(settings)
         self.policy = Policy(max_attempts=settings.messaging_max_attempts,
                              retry_seconds=settings.messaging_retry_seconds)
         self.poll_seconds = settings.messaging_poll_seconds
@@ -53,7 +55,7 @@ class MessagingWorker:
     def run_once(self) -> DeliveryRun:
         """Deliver what is due now (blocking)."""
         return deliver_due(self.factory, mail=self.mail, sms=self.sms, policy=self.policy, render=self.render,
-                           gateway=self.gateway)
+                           gateway=self.gateway, webhook=self.webhook)
 
     async def start(self) -> None:
         self.stopping = False
@@ -74,7 +76,7 @@ class MessagingWorker:
                 await task
 
     async def _listen(self) -> None:
-        subscription = self.bus.subscribe(case_notices.CASE_TRANSITIONED)
+        subscription = self.bus.subscribe(case_notices.CASE_TRANSITIONED, group="case-notices")
         try:
             async for _event in subscription:
                 self.wake.set()
