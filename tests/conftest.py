@@ -3,7 +3,10 @@ the application, HTTP clients signed in as each role, and API tokens.
 
 PostgreSQL runs when ``SAOLA_TEST_DATABASE_URL`` points at a server (for example
 ``postgresql+psycopg://root@127.0.0.1:5432/test``); in CI (``CI=true``) it is required.
-Each test gets its own database, copied from a template migrated once per run.
+Each test gets its own database in the state of a template migrated once per run: a copy of the
+SQLite file; on PostgreSQL one of a few copies of the template database that each test process
+resets to the template's state before every test (tests/pg_pool.py). FastAPI's analysis of the
+endpoints is done once per run instead of once per test's app (tests/route_memo.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from saola.app import create_app
 from saola.core.db import make_engine, make_session_factory, unit_of_work
 from saola.core.migrate import upgrade
 from saola.core.settings import Settings, load_settings
+from tests.pg_pool import DatabasePool, read_pristine
 
 PG_URL = os.environ.get("SAOLA_TEST_DATABASE_URL", "")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -44,6 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from saola.core.auth.passwords import use_hasher
 
     use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+    from tests.route_memo import install as memoise_route_analysis
+
+    memoise_route_analysis()  # FastAPI analyses every endpoint once per run, not once per test's app
     if IN_CI and not PG_URL:
         raise pytest.UsageError("CI=true requires SAOLA_TEST_DATABASE_URL (PostgreSQL tests must run in CI)")
 
@@ -96,6 +103,18 @@ def pg_template() -> Iterator[str]:
         yield name
 
 
+@pytest.fixture(scope="session")
+def pg_pool(pg_template: str) -> Iterator[DatabasePool]:
+    """Copies of the template this process resets and reuses (tests/pg_pool.py: a copy costs ~0.5 s of CPU)."""
+    def url_of(name: str) -> str:
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    pool = DatabasePool(admin_url=_pg_admin_url(), url_of=url_of, template=pg_template,
+                        pristine=read_pristine(url_of(pg_template)))
+    yield pool
+    pool.close()
+
+
 def _seed(url: str) -> None:
     """Small, fixed reference data every test can rely on: agencies and one user per role."""
     from saola.core.auth import service as auth
@@ -127,15 +146,18 @@ USERS = [
 
 @pytest.fixture(params=_backends())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A freshly migrated and seeded database for one test, on each backend."""
+    """A freshly migrated and seeded database for one test, on each backend (on PostgreSQL a pooled copy
+    of the template, reset to the template's state before each test: tests/pg_pool.py)."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "saola.db"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
         return
-    with pg_scratch_database("saola_t", request.getfixturevalue("pg_template")) as (_name, url):
-        yield url
+    pool: DatabasePool = request.getfixturevalue("pg_pool")
+    name = pool.acquire()
+    yield pool.url_of(name)
+    pool.release(name)
 
 
 @pytest.fixture

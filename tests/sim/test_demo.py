@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,8 +16,9 @@ from saola.core.auth.models import User
 from saola.core.db import make_engine, make_session_factory, unit_of_work
 from saola.core.directory.models import AdminUnit, Agency, UnitSuccession
 from saola.core.migrate import upgrade
-from saola.core.settings import Settings
+from saola.core.settings import Settings, load_settings
 from saola.sim import demo
+from tests.conftest import _backends
 
 
 def _empty(engine: Engine) -> None:
@@ -42,6 +45,39 @@ def _load(engine: Engine, settings: Settings) -> demo.DemoReport:
         return demo.load_demo(session, settings=settings)
 
 
+@dataclass
+class Loaded:
+    """A database that was blank (no rows at all) when the demo was loaded into it once."""
+
+    engine: Engine
+    settings: Settings
+    report: demo.DemoReport  # what that first load created
+
+
+@pytest.fixture(scope="module", params=_backends())
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """The demo loaded once per backend into a blank database, for the tests that read that load or load again
+    on top of it (a load takes seconds: these tests share one instead of each loading from scratch)."""
+    data_dir = tmp_path_factory.mktemp("demo")
+    if request.param == "sqlite":
+        path = data_dir / "saola.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url, done = f"sqlite:///{path}", lambda: None
+    else:
+        pool = request.getfixturevalue("pg_pool")
+        name = pool.acquire()
+        url, done = pool.url_of(name), lambda: pool.release(name)
+    settings = load_settings(database_url=url, data_dir=data_dir, env="test", log_json=True,
+                             secret_key="test-secret-key-0123456789abcdef0123456789")
+    engine = make_engine(url)
+    _empty(engine)
+    try:
+        yield Loaded(engine, settings, _load(engine, settings))
+    finally:
+        engine.dispose()
+        done()
+
+
 def _snapshot(engine: Engine) -> dict[str, list[tuple]]:
     """The rows in insertion order, without ids (a PostgreSQL sequence is not reset by deleting rows)."""
     with Session(engine) as session:
@@ -57,13 +93,15 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple]]:
             for name, rows in (("agencies", agencies), ("users", users), ("units", units), ("links", links))}
 
 
-def test_demo_loads_units_departments_commune_committees_and_users(blank_engine: Engine, settings: Settings) -> None:
-    report = _load(blank_engine, settings)
+def test_demo_loads_units_departments_commune_committees_and_users(loaded: Loaded) -> None:
+    report, blank_engine = loaded.report, loaded.engine
     assert report.created == {"administrative units": 14149, "unit successions": 10602, "agencies": 14,
                               "commune People's Committees": 99, "users": 5, "1022 report fields": 10,
                               "1022 report categories": 27, "procedures": 30, "queue services": 9,
                               "queue counters": 10, "1022 classifier examples (demo labelled reports)": 540,
-                              "1022 demo reports": 300}
+                              "1022 demo reports": 300,
+                              "city entities (lamps, roads, cameras, stations, substations, schools)": 3390,
+                              "device service groups": 1, "city devices": 3236, "rules": 13}
     with Session(blank_engine) as session:
         communes = session.scalars(select(Agency).where(Agency.kind == "commune")).all()
         assert len(communes) == 99
@@ -79,10 +117,10 @@ def test_demo_loads_units_departments_commune_committees_and_users(blank_engine:
         assert session.scalar(select(func.count()).select_from(UnitSuccession)) == 10602
 
 
-def test_demo_run_twice_adds_nothing_and_says_so(blank_engine: Engine, settings: Settings) -> None:
-    first = _load(blank_engine, settings)
+def test_demo_run_twice_adds_nothing_and_says_so(loaded: Loaded) -> None:
+    first, blank_engine = loaded.report, loaded.engine
     before = _snapshot(blank_engine)
-    second = _load(blank_engine, settings)
+    second = _load(blank_engine, loaded.settings)
     assert sum(first.created.values()) > 0
     assert not any(second.created.values())
     assert second.summary() == "Demo city already loaded; nothing to add."
@@ -105,14 +143,13 @@ def test_demo_command_prints_the_accounts_and_nothing_new_the_second_time(
     assert "already loaded; nothing to add" in again.output
 
 
-def test_demo_is_deterministic(blank_engine: Engine, settings: Settings, tmp_path: Path) -> None:
+def test_demo_is_deterministic(loaded: Loaded, tmp_path: Path) -> None:
     other_url = f"sqlite:///{tmp_path / 'other.db'}"
     upgrade(other_url)
     other = make_engine(other_url)
     try:
-        _load(blank_engine, settings)
-        _load(other, settings)
-        assert _snapshot(blank_engine) == _snapshot(other)
+        _load(other, loaded.settings)  # a second load into another blank database
+        assert _snapshot(loaded.engine) == _snapshot(other)
     finally:
         other.dispose()
 

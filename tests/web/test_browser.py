@@ -26,8 +26,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
+    """One headless Chromium per test module (each test opens its own context: cookies, storage, pages)."""
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install Debian's Chromium (make chromium)"
         if IN_CI:
