@@ -42,6 +42,10 @@ from saola.feedback.models import (  # noqa: F401  (1022 hotline tables)
     FeedbackReporter,
 )
 from saola.feedback.routing import FeedbackRoutingRule  # noqa: F401  (1022 routing rules)
+from saola.ioc.incident_models import Incident, IncidentChecklistItem, IncidentEvent, IncidentLink, IncidentUnit  # noqa: F401  (IOC incidents)
+from saola.rules.alert_models import Alert, AlertEvent, AlertSubscription, DutyShift  # noqa: F401  (IOC alerts)
+from saola.rules.engine_models import RuleError, RuleState  # noqa: F401  (rule engine state, errors)
+from saola.rules.models import Rule, RuleVersion  # noqa: F401  (IOC rules and their versions)
 
 __all__ = [
     "AdminUnit",

@@ -64,8 +64,33 @@ class Settings(BaseSettings):
         description="MQTT broker URL, e.g. `mqtt://user:pass@127.0.0.1:1883` (or `mqtts://`). "
         "Empty means no broker is configured.",
     )
-    event_bus: Literal["memory"] = Field(
-        "memory", description="Event bus backend. `memory` is in-process asyncio (one process)."
+    shutdown_timeout_seconds: float = Field(
+        10.0, gt=0, le=300,
+        description="At shutdown, how long each background component (notifiers, workers, the rule engine...) may "
+        "take to stop; one that takes longer is logged by name and left behind.",
+    )
+    # --- shared event bus (several `saola serve` / `saola ingest` processes) ---
+    event_bus: Literal["memory", "redis", "nats"] = Field(
+        "memory",
+        description="Event bus backend. `memory` is in-process asyncio (one process); `redis` or `nats` share "
+        "events between all Saola processes on that server (needed when `saola ingest` runs apart).",
+    )
+    event_bus_url: str = Field(
+        "",
+        description="Server of the `redis`/`nats` event bus. Empty means `redis://127.0.0.1:6379/0` or "
+        "`nats://127.0.0.1:4222`. Checked at start: an unreachable server stops the process with a clear message.",
+    )
+    event_bus_namespace: str = Field(
+        "saola",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Prefix of the event bus's Redis channels/streams or NATS subjects, so that several "
+        "deployments can share one server.",
+    )
+    event_bus_stream_maxlen: int = Field(
+        100_000,
+        ge=100,
+        description="Redis bus: about how many events each consumer group's stream keeps for members that "
+        "are down or behind (older ones are trimmed).",
     )
     secret_key: str = Field(
         DEV_SECRET,
@@ -274,6 +299,80 @@ class Settings(BaseSettings):
     devices_command_expiry_seconds: float = Field(
         300.0, gt=0, le=30 * 86_400,
         description="Seconds after which an unanswered command is EXPIRED.",
+    )
+    # --- the IOC operator console (issue 5): live KPI tiles over server-sent events ---
+    ioc_console_coalesce_seconds: float = Field(
+        1.0, ge=0.1, le=60,
+        description="The console's KPI tiles are recomputed and pushed at most once per this many seconds, "
+        "however many events arrive.",
+    )
+    ioc_console_refresh_seconds: float = Field(
+        30.0, ge=1, le=3600,
+        description="Every this many seconds the console recomputes all KPI tiles, even without events.",
+    )
+    # --- IOC rule engine (issue 5): rules evaluated on the change-event stream (saola/rules/engine_worker.py) ---
+    rules_engine: Literal["on", "off"] = Field(
+        "on", description="Run the rule engine in this process (`off` on extra web processes: one engine "
+        "per database keeps the per-entity state in one place).",
+    )
+    rules_tick_seconds: float = Field(
+        10.0, gt=0, le=3600,
+        description="Every this many seconds the engine looks again at running timers (`for_seconds`, "
+        "`clear_after_seconds`, cooldowns, active windows) and judges `no_data` rules.",
+    )
+    rules_checkpoint_seconds: float = Field(
+        5.0, gt=0, le=3600,
+        description="Every this many seconds the engine writes its changed per-entity state to the database "
+        "(also when it stops; decisions are written with the state they change).",
+    )
+    rules_update_seconds: float = Field(
+        60.0, ge=0, le=86_400,
+        description="An open alert whose condition still holds is refreshed with the latest value at most once "
+        "per this many seconds.",
+    )
+    # --- IOC alerts: notifications, webhooks, escalation (saola/rules/alert_notices.py, alert_worker.py) ---
+    alerts_escalate_after_seconds: float = Field(
+        900.0, gt=0, le=7 * 86_400,
+        description="A critical alert still unacknowledged this long after it was raised is escalated (level 1: "
+        "the owning agency's leadership is notified, event `alert.escalated`).",
+    )
+    alerts_poll_seconds: float = Field(
+        10.0, ge=0, le=3600,
+        description="How often new alerts are checked for notifications to send and critical ones for escalation "
+        "(also at once after an `alert.raised` event). 0: never.",
+    )
+    alerts_on_duty_min_severity: Literal["critical", "major", "minor", "warning", "info"] = Field(
+        "major", description="Least severe alert sent by e-mail and SMS to the operators on duty.",
+    )
+    alerts_agency_min_severity: Literal["critical", "major", "minor", "warning", "info"] = Field(
+        "major", description="Least severe alert sent to the owning agency's on-duty contacts (e-mail and SMS).",
+    )
+    webhook_secret: str = Field(
+        "", pattern=r"^$|^.{16,}$",
+        description="Shared secret (16+ characters) signing outgoing webhooks: `X-Saola-Signature: sha256=<hex "
+        "HMAC-SHA256 of the body>`. Empty: webhook notifications are refused.",
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=120, description="Timeout of one outgoing webhook request.")
+    # the living demo city's simulator (saola.sim): `saola simulate`, or beside `saola serve`
+    simulator: Literal["on", "off"] = Field(
+        "off",
+        description="Run the demo city's simulator inside `saola serve` (`make run` sets `on`): the telemetry of "
+        "the demo devices (`saola demo`) sent through MQTT, or in-process HTTP when no broker answers.",
+    )
+    simulator_rate: float = Field(
+        20.0, gt=0, le=100_000, description="Most messages per second the simulator sends (default: laptop-friendly).",
+    )
+    simulator_acceleration: float = Field(
+        1.0, ge=1, le=10_000,
+        description="How much faster than real time the simulated day runs (traffic peaks, night lighting); events "
+        "and rule durations stay in real time.",
+    )
+    simulator_seed: int = Field(20250701, description="Seed of the simulator's readings and injected events.")
+    simulator_events: bool = Field(
+        True, description="Inject faults and events (lamp failure, jam, outage, rising river...) so that rules fire.",
+    )
+    simulator_transport: Literal["auto", "mqtt", "http"] = Field(
+        "auto", description="How the simulator sends: `auto` MQTT when the broker (`mqtt_url`) answers, else HTTP.",
     )
     log_level: str = Field("INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(True, description="Write logs as one JSON object per line.")

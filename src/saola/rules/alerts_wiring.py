@@ -1,7 +1,6 @@
-"""What the application mounts from this part of the package: its routers and its background work.
-
-Filled in by the feature; until then it mounts nothing and starts nothing.
-"""
+"""What the application mounts for the IOC's alerts: ``/api/v1/alerts``, the console pages under
+``/console/alerts``, and the background job that sends notifications and escalates (see
+:mod:`saola.rules.alert_worker`)."""
 
 from __future__ import annotations
 
@@ -11,13 +10,17 @@ from fastapi import FastAPI
 
 
 def include_routers(app: FastAPI) -> None:
-    """Mount this feature's API and page routers."""
+    """Mount the alerts API and pages."""
+    from saola.rules import alert_pages, alerts_api
+
+    app.include_router(alerts_api.router)
+    app.include_router(alert_pages.router, include_in_schema=False)
 
 
 async def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
-    """Start this feature's background work; return the coroutine function that stops it."""
+    """Start the notification and escalation job; return the coroutine function that stops it."""
+    from saola.rules.alert_worker import AlertWorker
 
-    async def stop() -> None:
-        return None
-
-    return stop
+    worker = AlertWorker(app)
+    await worker.start()
+    return worker.stop

@@ -1,6 +1,6 @@
-"""What the application mounts from this part of the package: its routers and its background work.
+"""What the application mounts from the rules store: the ``/api/v1/rules`` API and the console's rule pages.
 
-Filled in by the feature; until then it mounts nothing and starts nothing.
+The store has no background work of its own (the engine, :mod:`saola.rules.engine_wiring`, runs the rules).
 """
 
 from __future__ import annotations
@@ -11,11 +11,15 @@ from fastapi import FastAPI
 
 
 def include_routers(app: FastAPI) -> None:
-    """Mount this feature's API and page routers."""
+    """Mount the rules API and the console pages."""
+    from saola.rules import api, pages
+
+    app.include_router(api.router)
+    app.include_router(pages.router, include_in_schema=False)
 
 
 async def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
-    """Start this feature's background work; return the coroutine function that stops it."""
+    """Nothing to start: return a stop that does nothing."""
 
     async def stop() -> None:
         return None

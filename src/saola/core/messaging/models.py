@@ -15,7 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saola.core.db import Base, UTCDateTime, utcnow
 
-CHANNELS = ("email", "sms", "gateway")  # gateway: a reply through an SMS or chat provider (data["provider"])
+CHANNELS = ("email", "sms", "gateway", "webhook")  # gateway: a reply through an SMS or chat provider
+# (data["provider"]); webhook: a signed JSON POST to the recipient URL (saola.core.messaging.webhooks)
 STATUSES = ("pending", "sent", "failed")
 
 

@@ -24,6 +24,7 @@ from saola.core.db import unit_of_work, utcnow
 from saola.core.messaging.backends import DeliveryError, MailSender, SmsSender
 from saola.core.messaging.gateways import GatewaySender
 from saola.core.messaging.models import CHANNELS, OutboxMessage
+from saola.core.messaging.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,12 @@ def _due_ids(session: Session, now: datetime, limit: int) -> list[int]:
 
 
 def _send(message: OutboxMessage, subject: str, body: str, mail: MailSender, sms: SmsSender,
-          gateway: GatewaySender | None) -> None:
-    if message.channel == "email":
+          gateway: GatewaySender | None, webhook: WebhookSender | None = None) -> None:
+    if message.channel == "webhook":
+        if webhook is None:
+            raise DeliveryError("no webhook sender is configured")
+        webhook.send_webhook(url=message.recipient, body=body, event=str((message.data or {}).get("event", "")))
+    elif message.channel == "email":
         mail.send_mail(to=message.recipient, subject=subject, body=body)
     elif message.channel == "gateway":
         if gateway is None:
@@ -104,7 +109,8 @@ def _claim(factory: sessionmaker[Session], pk: int, now: datetime) -> OutboxMess
 
 
 def _deliver_one(factory: sessionmaker[Session], pk: int, *, mail: MailSender, sms: SmsSender, policy: Policy,
-                 now: datetime, render: Renderer | None, gateway: GatewaySender | None = None) -> str | None:
+                 now: datetime, render: Renderer | None, gateway: GatewaySender | None = None,
+                 webhook: WebhookSender | None = None) -> str | None:
     message = _claim(factory, pk, now)
     if message is None:
         return None
@@ -112,7 +118,7 @@ def _deliver_one(factory: sessionmaker[Session], pk: int, *, mail: MailSender, s
     subject, body = (rendered[0][:300], rendered[1]) if rendered else (message.subject, message.body)
     values: dict[str, Any] = {"subject": subject, "body": body}
     try:
-        _send(message, subject, body, mail, sms, gateway)
+        _send(message, subject, body, mail, sms, gateway, webhook)
     except DeliveryError as exc:
         values["last_error"] = str(exc)[:500]
         if message.attempts >= policy.max_attempts:
@@ -134,7 +140,7 @@ def _deliver_one(factory: sessionmaker[Session], pk: int, *, mail: MailSender, s
 
 def deliver_due(factory: sessionmaker[Session], *, mail: MailSender, sms: SmsSender, policy: Policy,
                 now: datetime | None = None, limit: int = 100, render: Renderer | None = None,
-                gateway: GatewaySender | None = None) -> DeliveryRun:
+                gateway: GatewaySender | None = None, webhook: WebhookSender | None = None) -> DeliveryRun:
     """Try every message due at ``now`` (at most ``limit``); blocking (run it in a thread from async code)."""
     now = now or utcnow()
     with unit_of_work(factory) as session:
@@ -142,7 +148,7 @@ def deliver_due(factory: sessionmaker[Session], *, mail: MailSender, sms: SmsSen
     counts = {"sent": 0, "retried": 0, "failed": 0}
     for pk in ids:
         outcome = _deliver_one(factory, pk, mail=mail, sms=sms, policy=policy, now=now, render=render,
-                               gateway=gateway)
+                               gateway=gateway, webhook=webhook)
         if outcome:
             counts[outcome] += 1
     return DeliveryRun(**counts)
