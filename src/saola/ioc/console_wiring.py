@@ -1,6 +1,8 @@
-"""What the application mounts from this part of the package: its routers and its background work.
+"""What the application mounts for the operator console: its API and page routers, and the live hub.
 
-Filled in by the feature; until then it mounts nothing and starts nothing.
+Routers: ``/api/v1/ioc/*`` (:mod:`saola.ioc.console_api`) and ``/console/ioc*`` (:mod:`saola.ioc.console_pages`).
+Background work: :class:`saola.ioc.live.LiveHub`, which listens to the event bus and pushes KPI updates and
+alerts to the consoles' event streams.
 """
 
 from __future__ import annotations
@@ -9,15 +11,24 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
+from saola.ioc.live import LiveHub
+
 
 def include_routers(app: FastAPI) -> None:
     """Mount this feature's API and page routers."""
+    from saola.ioc import console_api, console_pages
+
+    app.include_router(console_api.router)
+    app.include_router(console_pages.router, include_in_schema=False)
 
 
 async def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
-    """Start this feature's background work; return the coroutine function that stops it."""
+    """Start the live hub; return the coroutine function that stops it."""
+    hub = LiveHub(app)
+    app.state.ioc_live = hub
+    await hub.start()
 
     async def stop() -> None:
-        return None
+        await hub.stop()
 
     return stop

@@ -1,7 +1,5 @@
-"""What the application mounts from this part of the package: its routers and its background work.
-
-Filled in by the feature; until then it mounts nothing and starts nothing.
-"""
+"""What the application mounts for incidents: the ``/api/v1/incidents`` API, the console pages, and the
+listener that opens incidents from ``alert.raised`` (:mod:`saola.ioc.incident_listener`)."""
 
 from __future__ import annotations
 
@@ -12,12 +10,17 @@ from fastapi import FastAPI
 
 def include_routers(app: FastAPI) -> None:
     """Mount this feature's API and page routers."""
+    from saola.ioc.incident_pages import router as pages
+    from saola.ioc.incidents_api import router as api
+
+    app.include_router(api)
+    app.include_router(pages)
 
 
 async def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
-    """Start this feature's background work; return the coroutine function that stops it."""
+    """Start the listener that opens incidents for alerts of rules with ``open_incident``; return its stop."""
+    from saola.ioc.incident_listener import IncidentListener
 
-    async def stop() -> None:
-        return None
-
-    return stop
+    listener = IncidentListener(app)
+    await listener.start()
+    return listener.stop

@@ -1,0 +1,1 @@
+"""Data files of the Intelligent Operations Center (incident types and their SOP checklists)."""
