@@ -14,6 +14,7 @@ from saola.devices.cli import ingest_command
 from saola.egov.cli import egov_app
 from saola.feedback.cli import feedback_app
 from saola.feedback.retention_cli import anonymise_command  # noqa: F401  (registers `saola feedback anonymise`)
+from saola.sim.cli import simulate_command
 
 app = typer.Typer(help="Saola — open smart-city operations platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -26,6 +27,7 @@ app.add_typer(context_app, name="context")
 app.add_typer(egov_app, name="egov")
 app.add_typer(feedback_app, name="feedback")
 app.command("ingest")(ingest_command)  # the MQTT ingest worker alone (saola.devices.cli)
+app.command("simulate")(simulate_command)  # the demo city's telemetry (saola.sim.cli)
 
 
 def _settings() -> Settings:
@@ -57,9 +59,21 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    _check_event_bus(settings)
     typer.echo(f"Saola on http://{host}:{port}  (database: {settings.effective_database_url.split('@')[-1]})")
     uvicorn.run("saola.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, proxy_headers=False)
+
+
+def _check_event_bus(settings: object) -> None:
+    """Stop with one clear line when the shared event bus (SAOLA_EVENT_BUS=redis|nats) does not answer."""
+    from saola.core.events import EventBusUnavailable, make_event_bus
+
+    try:
+        make_event_bus(settings)
+    except EventBusUnavailable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()

@@ -11,6 +11,9 @@ so a second run adds nothing. Today's steps:
 4. ``users``: one demo user per role (:data:`DEMO_USERS`);
 5. ``queue``: the service centre's queue services and ten counters (:mod:`saola.egov.queue.demo`);
 6. ``procedures``: 30 real administrative procedures with their legal processing times (:mod:`saola.egov.demo`).
+7. ``city entities``, ``city devices``, ``city rules``: the living demo city — street lights, road segments,
+   cameras, stations, substations, schools as NGSI-LD entities, their devices and the demo rules
+   (:mod:`saola.sim.load`).
 
 A later feature adds its own loader with :func:`register_step` (e.g. street lights after the
 agencies that own them). Steps draw any randomness from ``ctx.rng``, seeded with :data:`SEED`,
@@ -38,6 +41,7 @@ from saola.egov.queue.demo import load_queue_demo
 from saola.feedback.demo import demo_step as load_feedback_demo
 from saola.feedback.demo_reports import demo_step as load_feedback_reports
 from saola.feedback.demo_training import demo_step as load_feedback_classifier
+from saola.sim import load as city_load
 
 SEED = 20250701
 
@@ -159,6 +163,9 @@ register_step("procedures", load_procedures_demo)  # the one-stop shop's procedu
 register_step("feedback categories", load_feedback_demo)  # the 1022 hotline's category tree
 register_step("feedback classifier", load_feedback_classifier)  # its initial model, from demo labelled reports
 register_step("feedback reports", load_feedback_reports)  # 300 reports of the last months, in every state
+register_step("city entities", city_load.city_entities_step)  # the living city: lamps, roads, stations (saola.sim)
+register_step("city devices", city_load.city_devices_step)  # its devices, API key saola-demo-key
+register_step("city rules", city_load.city_rules_step)  # the demo rules (data/demo/rules.json), enabled
 
 
 def load_demo(session: Session, *, settings: Settings) -> DemoReport:
