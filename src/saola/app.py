@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -41,6 +42,13 @@ OPENAPI_TAGS = [
     {"name": "devices", "description": "IoT devices: provisioning in the shape of the FIWARE IoT Agent API "
      "(`/iot/services`, `/iot/devices`), the HTTP transport (`/iot/json`, `/iot/d`, `/iot/json/bulk`) and measure "
      "series"},
+    {"name": "rules", "description": "The IOC's rules as data: versions, enable/disable, backtest against history "
+     "(\"how often would this have fired last week?\"), the engine's status and evaluation errors"},
+    {"name": "alerts", "description": "The IOC's alerts: list, filters, acknowledge and clear (409 with a stable "
+     "code when the lifecycle does not allow it), one's alert subscriptions and the on-duty roster"},
+    {"name": "incidents", "description": "Incidents: alerts, citizen reports, entities, notes and dispatched units "
+     "about one event; SOP checklists, status workflow, after-action report (PDF)"},
+    {"name": "ioc", "description": "The operations console's data: map layers as GeoJSON, KPIs, chart series"},
     {"name": "ngsi-ld", "description": "The NGSI-LD context broker (ETSI GS CIM 009 V1.8.1): entities, batch "
      "operations, types, attributes, @contexts, subscriptions. Errors are NGSI-LD ProblemDetails."},
 ]
@@ -54,6 +62,7 @@ FEATURE_WIRINGS = (
     "saola.rules.engine_wiring",  # the rule engine on the change-event stream, "no data" checks
     "saola.ioc.incidents_wiring",  # incidents: /api/v1/incidents, console pages, after-action reports
     "saola.ioc.console_wiring",  # the operations console: live map, KPI tiles over SSE, alert feed
+    "saola.sim.wiring",  # the demo city's simulator beside the server (SAOLA_SIMULATOR)
 )
 
 
@@ -114,6 +123,17 @@ def _include_routers(app: FastAPI) -> None:
         app.include_router(module.router, include_in_schema=False)
 
 
+async def _stop_within(name: str, stop: Callable[[], Awaitable[None]], seconds: float) -> None:
+    """Stop one component; one that does not stop in time is logged by name and left, so shutdown goes on."""
+    try:
+        await asyncio.wait_for(stop(), seconds)
+    except TimeoutError:
+        log.error("a component did not stop in time; shutdown goes on without it",
+                  extra={"component": name, "seconds": seconds})
+    except Exception:
+        log.exception("a component failed to stop", extra={"component": name})
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -153,17 +173,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mqtt = await mqtt_app.start_in_app(app)  # MQTT ingest worker (SAOLA_MQTT_INGEST), device command listener
         stoppers = [await importlib.import_module(name).start(app) for name in FEATURE_WIRINGS]
         yield
-        for stop in reversed(stoppers):
-            await stop()
-        await mqtt_app.stop_in_app(app, mqtt)
-        await device_health.stop()
-        await stop_in_app(mail_listener)
-        await reminders.stop()
-        await retention.stop()
-        await messaging.stop()
-        await csource_notifier.stop()
-        await notifier.stop()
-        await app.state.event_bus.close()
+        stops: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            *reversed(list(zip(FEATURE_WIRINGS, stoppers, strict=True))),
+            ("saola.devices.mqtt_app", lambda: mqtt_app.stop_in_app(app, mqtt)),
+            ("saola.devices.health", device_health.stop),
+            ("saola.feedback.mail_listener", lambda: stop_in_app(mail_listener)),
+            ("saola.cases.reminder_worker", reminders.stop), ("saola.feedback.retention", retention.stop),
+            ("saola.core.messaging.worker", messaging.stop), ("saola.context.csource_notifier", csource_notifier.stop),
+            ("saola.context.notifier", notifier.stop), ("event bus", app.state.event_bus.close),
+        ]
+        for name, stop in stops:
+            await _stop_within(name, stop, settings.shutdown_timeout_seconds)
         engine.dispose()
 
     app = FastAPI(
@@ -179,7 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.event_bus = make_event_bus(settings.event_bus)
+    app.state.event_bus = make_event_bus(settings)
     app.add_middleware(RequestContextMiddleware, secure_cookies=settings.secure_cookies)
     install_error_handlers(app)
     install_ngsi_ld(app)
