@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from saola.cases.models import Case
 from saola.core.db import unit_of_work, utcnow
-from tests.conftest import DEMO_PASSWORD
+from tests.browser import offline_page, sign_in
 from tests.feedback.conftest import BAC_GIANG, KINH_BAC, report_json
 from tests.web.test_browser import chromium  # noqa: F401  (fixture)
 
@@ -47,16 +47,9 @@ def test_an_operator_takes_a_call_with_the_keyboard_then_triages_and_handles_the
         assert earlier.status_code == 201
     earlier_code = earlier.json()["tracking_code"]
 
-    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
-    context.set_default_timeout(8000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_server + "/login?next=/console/feedback/call")
-    page.get_by_label("Tên đăng nhập").fill("operator")
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page).to_have_url(live_server + "/console/feedback/call")
+    browser = offline_page(chromium, live_server, height=800)
+    page = browser.page
+    sign_in(page, live_server, "operator", "/console/feedback/call")
     expect(page.get_by_test_id("shortcuts")).to_contain_text("Alt+M")
     expect(page.get_by_test_id("call-map")).to_have_attribute("data-loaded", "true")
 
@@ -131,5 +124,6 @@ def test_an_operator_takes_a_call_with_the_keyboard_then_triages_and_handles_the
     expect(page.locator(f"tr[data-code='{code}']")).to_be_visible()
     expect(page.locator(f"tr[data-code='{earlier_code}']")).to_be_visible()
     expect(page.locator(f"tr[data-code='{late}'] [data-deadline=overdue]")).to_be_visible()
-    assert not errors, errors
-    context.close()
+    assert not browser.errors, browser.errors
+    assert not browser.outside, browser.outside
+    browser.context.close()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import DEMO_PASSWORD
+from tests.browser import offline_page, sign_in
 from tests.ioc.test_console_layers import create, lamp, raise_alert, segment, station
 from tests.ioc.test_console_sse import publish
 from tests.ioc.test_kpis import provision_lamp_devices
@@ -37,21 +37,9 @@ def test_operator_sees_the_live_map_acknowledges_a_live_alert_and_handles_its_in
     create(client, secret, [*lamps, segment(1, "jam"), segment(2, "free"), station(1, 175)])
     provision_lamp_devices(app, [FAULTY])
 
-    context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
-    context.set_default_timeout(10000)
-    outside: list[str] = []
-    local = re.compile(r"^" + re.escape(live_server) + r"/")
-    context.route(lambda url: not local.match(url) and not url.startswith("data:"),
-                  lambda route: (outside.append(route.request.url), route.abort()))
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    page.goto(live_server + "/login?next=/console")
-    page.get_by_label("Tên đăng nhập").fill("operator")
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page).to_have_url(live_server + "/console")
+    browser = offline_page(chromium, live_server, width=1440, timeout_ms=10000)
+    page = browser.page
+    sign_in(page, live_server, "operator")
 
     # The navigation leads to the operations centre: the map with its layers, live KPI tiles.
     page.get_by_role("link", name="Trung tâm điều hành").first.click()
@@ -147,6 +135,6 @@ def test_operator_sees_the_live_map_acknowledges_a_live_alert_and_handles_its_in
     page.reload()
     expect(page.locator("body")).to_have_class(re.compile(r"\blarge-text\b"))
 
-    assert not errors, errors
-    assert not outside, outside
-    context.close()
+    assert not browser.errors, browser.errors
+    assert not browser.outside, browser.outside
+    browser.context.close()

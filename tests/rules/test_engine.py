@@ -48,6 +48,15 @@ def test_raise_carries_the_alert_fields():
     assert decision.incident_type == "air_pollution" and decision.at == T0
 
 
+def test_titles_name_the_entity_and_fill_only_the_plain_placeholders():
+    engine = engine_with(rule(PM25, message_vi="{entity} ({id}): {value} {value.__class__} {0} {", message_en=""))
+    topic, payload = update("urn:a", {"pm25": 80, "name": "Trạm Kinh Bắc"})
+    (decision,) = engine.on_event(topic, payload, now=T0)
+    # Attribute access and positional fields are left as written: a rule's author cannot reach into objects.
+    assert decision.title_vi == "Trạm Kinh Bắc (urn:a): 80 {value.__class__} {0} {"
+    assert decision.title_en == decision.title_vi  # no English text: the Vietnamese one
+
+
 def test_for_seconds_raises_only_once_the_condition_has_held_long_enough():
     engine = engine_with(rule({**PM25, "for_seconds": 900}))
     got = replay(engine, [(0, 60), (300, 70), (600, "tick"), (700, 50),  # dips: timer starts again

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD
+from tests.browser import offline_page, sign_in
 from tests.web.test_browser import chromium  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -21,16 +21,9 @@ pytestmark = pytest.mark.browser
 def test_operator_writes_a_rule_tests_it_and_enables_it(live_server: str, chromium: Any) -> None:  # noqa: F811
     from playwright.sync_api import expect
 
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
-    context.set_default_timeout(8000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(live_server + "/login?next=/console/rules")
-    page.get_by_label("Tên đăng nhập").fill("operator")
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page).to_have_url(live_server + "/console/rules")
+    browser = offline_page(chromium, live_server)
+    page = browser.page
+    sign_in(page, live_server, "operator", "/console/rules")
 
     page.get_by_test_id("new-rule").click()
     threshold, no_data = page.locator("fieldset[data-kind=threshold]"), page.locator("fieldset[data-kind=no_data]")
@@ -60,5 +53,6 @@ def test_operator_writes_a_rule_tests_it_and_enables_it(live_server: str, chromi
     row.get_by_role("button", name="Bật").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Đã bật quy tắc")
     expect(page.locator("tr[data-rule]").get_by_role("button", name="Tắt")).to_be_visible()
-    assert errors == []
-    context.close()
+    assert browser.errors == []
+    assert browser.outside == []
+    browser.context.close()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import DEMO_PASSWORD
+from tests.browser import offline_page, sign_in
 from tests.web.test_browser import chromium  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -66,21 +66,9 @@ def test_operator_browses_a_type_opens_an_entity_and_sees_its_map_and_history(
     from playwright.sync_api import expect
 
     _seed(client, token("operator", ["context:read", "context:write"]))
-    context = chromium.new_context(viewport={"width": 1440, "height": 900}, locale="vi-VN")
-    context.set_default_timeout(8000)
-    outside: list[str] = []
-    local = re.compile(r"^" + re.escape(live_server) + r"/")
-    context.route(lambda url: not local.match(url) and not url.startswith("data:"),
-                  lambda route: (outside.append(route.request.url), route.abort()))
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-
-    page.goto(live_server + "/login?next=/console")
-    page.get_by_label("Tên đăng nhập").fill("operator")
-    page.get_by_label("Mật khẩu").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page).to_have_url(live_server + "/console")
+    browser = offline_page(chromium, live_server, width=1440)
+    page = browser.page
+    sign_in(page, live_server, "operator")
 
     # The navigation leads to the browser; the types are listed with their counts.
     page.locator(".side-nav").get_by_role("link", name="Thực thể đô thị").click()
@@ -160,6 +148,6 @@ def test_operator_browses_a_type_opens_an_entity_and_sees_its_map_and_history(
     expect(page.get_by_test_id("entities-map")).to_have_attribute("data-markers", "4")
     assert _no_horizontal_scroll(page)
 
-    assert not errors, errors
-    assert not outside, outside
-    context.close()
+    assert not browser.errors, browser.errors
+    assert not browser.outside, browser.outside
+    browser.context.close()

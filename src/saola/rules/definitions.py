@@ -163,7 +163,8 @@ class RuleDefinition(_Strict):
     active_windows: list[TimeWindow] = Field(default_factory=list, description="Empty: always active")
     clear_after_seconds: int = Field(0, ge=0, le=86400)
     cooldown_seconds: int = Field(0, ge=0, le=7 * 86400)
-    message_vi: str = Field("", max_length=500, description="Alert text; {entity}, {value}, {attribute} filled in")
+    message_vi: str = Field("", max_length=500, description="Alert text; {entity} (its name, else its id), {id}, "
+                            "{value}, {attribute} filled in")
     message_en: str = Field("", max_length=500)
     owner_agency: str | None = Field(None, max_length=40, description="Agency code notified of the alerts")
     open_incident: IncidentAction | None = None

@@ -26,6 +26,7 @@ from saola.feedback.geo import ward_at
 from saola.rules import state as states
 from saola.rules.engine_rules import (
     DEVICE,
+    NAME,
     REF_WARD,
     Compiled,
     Part,
@@ -161,7 +162,7 @@ class Engine(Schedule):
     def entity_info(self, tenant: str, eid: str, entity: dict[str, Any], changed: list[str]) -> EntityInfo:
         key = (tenant, eid)
         info = self.entities.get(key)
-        if info is not None and LOCATION not in changed and REF_WARD not in changed:
+        if info is not None and LOCATION not in changed and REF_WARD not in changed and NAME not in changed:
             return info
         location = value_of(entity, LOCATION)
         point = None
@@ -178,7 +179,9 @@ class Engine(Schedule):
             ward = found.code if found else None
         else:
             ward = None
-        info = EntityInfo(ward=ward, point=point, location=location if isinstance(location, dict) else None)
+        name = value_of(entity, NAME)
+        info = EntityInfo(ward=ward, point=point, location=location if isinstance(location, dict) else None,
+                          name=name[:200] if isinstance(name, str) and name else None)
         self.entities[key] = info
         return info
 
@@ -321,6 +324,8 @@ class Engine(Schedule):
             st["entity_type"] = compiled.type_iri
             if info.location is not None:
                 st["location"] = info.location
+            if info.name is not None:
+                st["name"] = info.name
         self.dirty.add((rule_id, subject))
         decision = self._judge(compiled, subject, st, holds, now_s)
         if decision is not None:
@@ -413,7 +418,7 @@ class Engine(Schedule):
         for extra in ("rate", "score"):
             if extra in st:
                 details[extra] = st[extra]
-        title_vi, title_en = title(compiled, subject, value)
+        title_vi, title_en = title(compiled, subject, value, st.get("name"))
         return Decision(action, compiled.rule_id, compiled.version, compiled.tenant, subject,
                         st.get("entity_type") or compiled.type_iri, compiled.severity, _utc(now_s), value,
                         title_vi, title_en, details, st.get("location"), compiled.owner_agency,

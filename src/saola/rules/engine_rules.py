@@ -11,7 +11,6 @@ engine and the backtest share: reading an attribute's value from a stored entity
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -42,6 +41,7 @@ def expand(term: str) -> str:
 
 
 REF_WARD = expand("refWard")
+NAME = expand("name")
 
 
 def value_of(entity: dict[str, Any], iri: str | None) -> Any:
@@ -98,22 +98,20 @@ def in_windows(windows: list[TimeWindow], now_s: float) -> bool:
     return False
 
 
-class _Blank(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+_PLACEHOLDER = re.compile(r"\{(entity|id|value|attribute)\}")
 
 
 def _fill(template: str, values: dict[str, Any]) -> str:
-    try:
-        return string.Formatter().vformat(template, (), _Blank(values))
-    except (ValueError, IndexError, AttributeError):
-        return template  # a stray brace: the text as written
+    # Only the four plain names are replaced: str.format would let a rule's author reach attributes
+    # ("{value.__class__...}") of the objects passed in.
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
 
 
-def title(compiled: Compiled, subject: str, value: Any) -> tuple[str, str]:
-    """The alert's Vietnamese and English titles from the rule's messages ({entity}, {value}, {attribute})."""
-    values = {"entity": subject, "value": value, "attribute": compiled.attribute_term}
-    vi = _fill(compiled.message_vi, values) if compiled.message_vi else f"{compiled.name}: {subject}"
+def title(compiled: Compiled, subject: str, value: Any, name: str | None = None) -> tuple[str, str]:
+    """The alert's titles from the rule's messages: {entity} (its name, else its id), {id}, {value}, {attribute}."""
+    entity = name or subject
+    values = {"entity": entity, "id": subject, "value": value, "attribute": compiled.attribute_term}
+    vi = _fill(compiled.message_vi, values) if compiled.message_vi else f"{compiled.name}: {entity}"
     en = _fill(compiled.message_en, values) if compiled.message_en else vi
     return vi[:500], en[:500]
 

@@ -43,6 +43,7 @@ class EntityInfo:
     ward: str | None
     point: Any  # shapely Point or None
     location: dict[str, Any] | None
+    name: str | None = None  # the entity's `name` property, for alert titles
     matches: dict[int, bool] = field(default_factory=dict)  # rule id → id pattern and area filters pass
 
 

@@ -12,7 +12,8 @@ list give the same city.
 
 :func:`build_city` returns a :class:`City` of :class:`CityEntity`; :mod:`saola.sim.load` stores it.
 Entity ids follow ``urn:ngsi-ld:<Type>:bn-<ward code>-<n>``, ``n`` in a range per type so that the
-device ids (the last part) are unique.
+device ids (the last part) are unique; ``build_city(prefix=...)`` replaces ``bn`` (the rule benchmark
+overlays several cities of different seeds over the same wards, each under its own prefix).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -231,11 +233,12 @@ class _WardPlan:
     angle: float
     streets: list[tuple[str, LineString]] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
+    prefix: str = "bn"
 
     def next_id(self, entity_type: str) -> str:
         n = self.counters.get(entity_type, NUMBER_BASE[entity_type])
         self.counters[entity_type] = n + 1
-        return f"urn:ngsi-ld:{entity_type}:bn-{self.ward.code}-{n:04d}"
+        return f"urn:ngsi-ld:{entity_type}:{self.prefix}-{self.ward.code}-{n:04d}"
 
     def point_near_centre(self) -> Point:
         return _sample_inside(self.rng, self.inner, self.centre, self.spread * 0.6)
@@ -253,13 +256,13 @@ class _WardPlan:
         return name, line
 
 
-def _plan(ward: Ward, seed: int) -> _WardPlan:
+def _plan(ward: Ward, seed: int, prefix: str = "bn") -> _WardPlan:
     rng = random.Random(f"{seed}:{ward.code}")
     inner = _inner(ward)
     centre = inner.representative_point()
     west, south, east, north = inner.bounds
     spread = max(east - west, north - south) * (0.18 if ward.urban else 0.3)
-    return _WardPlan(ward, rng, inner, centre, spread, rng.uniform(0, math.pi / 2))
+    return _WardPlan(ward, rng, inner, centre, spread, rng.uniform(0, math.pi / 2), prefix=prefix)
 
 
 def _lamps(plan: _WardPlan, count: int) -> list[CityEntity]:
@@ -368,13 +371,16 @@ def _ward_entities(plan: _WardPlan, lamps: int) -> list[CityEntity]:
     return out
 
 
-def build_city(*, seed: int, ward_codes: Sequence[str] | None = None, lamps: int = DEFAULT_LAMPS) -> City:
+def build_city(*, seed: int, ward_codes: Sequence[str] | None = None, lamps: int = DEFAULT_LAMPS,
+               prefix: str = "bn") -> City:
     """The city over ``ward_codes`` (default: all 99 wards), with about ``lamps`` street lights in total,
-    shared out by ward weight (urban centres first)."""
+    shared out by ward weight (urban centres first); ids are ``urn:ngsi-ld:<Type>:<prefix>-<ward>-<n>``."""
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,15}", prefix):
+        raise ValueError(f"prefix must be a short lower-case word, not {prefix!r}")
     wards = load_wards(ward_codes)
     total_weight = sum(w.weight for w in wards.values())
     entities: list[CityEntity] = []
     for code in sorted(wards):
         ward = wards[code]
-        entities += _ward_entities(_plan(ward, seed), round(lamps * ward.weight / total_weight))
+        entities += _ward_entities(_plan(ward, seed, prefix), round(lamps * ward.weight / total_weight))
     return City(seed, wards, entities)
