@@ -48,7 +48,7 @@ from typing import Any
 from saola.context.representation import LOCATION
 from saola.rules.definitions import RuleDefinition
 from saola.rules.engine import Engine
-from saola.rules.engine_rules import NAME
+from saola.rules.engine_rules import NAME, expand
 from saola.rules.service import LoadedRule
 from saola.sim import telemetry
 from saola.sim.city import City, CityEntity, build_city
@@ -60,7 +60,8 @@ V = "https://uri.etsi.org/ngsi-ld/default-context/"
 T0 = datetime(2026, 11, 24, 10, 10, tzinfo=UTC)  # 17:10 in Bắc Ninh, a Tuesday
 TICK_SECONDS = 10
 HEALTH_SECONDS = 60  # device health checks once a minute
-NAMES = {t: {a.object_id: a.name for a in attrs} for t, attrs in telemetry.ATTRIBUTES.items()}
+# object id → attribute IRI as the broker stores it (core @context: ``status`` is a core term, others default vocab)
+NAMES = {t: {a.object_id: expand(a.name) for a in attrs} for t, attrs in telemetry.ATTRIBUTES.items()}
 
 
 class Discard:
@@ -98,11 +99,11 @@ def static_form(e: CityEntity) -> dict[str, Any]:
     """The entity's attributes that telemetry does not change, in stored form (as ``saola demo`` loads them)."""
     out: dict[str, Any] = {"id": e.id, "type": [V + e.type],
                            LOCATION: [{"type": "GeoProperty", "value": e.geometry}],
-                           NAME: _instance(e.name), V + "refWard": _instance(e.ward)}
+                           NAME: _instance(e.name), expand("refWard"): _instance(e.ward)}
     for term, value in e.static.items():
-        out[V + term] = _instance(value)
+        out[expand(term)] = _instance(value)
     for term, target in e.relationships.items():
-        out[V + term] = [{"type": "Relationship", "object": target}]
+        out[expand(term)] = [{"type": "Relationship", "object": target}]
     return out
 
 
@@ -142,9 +143,9 @@ def make_events(cities: list[City], count: int) -> tuple[list[dict[str, Any]], l
             at = T0 + timedelta(seconds=t)
             if e.id not in current:  # the entity as `saola demo` loaded it: static attributes, readings at T0
                 first = telemetry.values(seed_of[device_id], e.subject(), T0)
-                current[e.id] = {**static_form(e), **{V + k: _instance(v, _stamp(T0)) for k, v in first.items()}}
+                current[e.id] = {**static_form(e), **{expand(k): _instance(v, _stamp(T0)) for k, v in first.items()}}
             observed = _stamp(at)
-            readings = {V + NAMES[e.type][k]: _instance(v, observed) for k, v in payload.items()}
+            readings = {NAMES[e.type][k]: _instance(v, observed) for k, v in payload.items()}
             previous = current[e.id]
             entity = current[e.id] = {**previous, **readings}
             if device_id in offline:

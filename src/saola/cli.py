@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -61,6 +62,9 @@ def serve(
     settings = _settings()
     _check_event_bus(settings)
     typer.echo(f"Saola on http://{host}:{port}  (database: {settings.effective_database_url.split('@')[-1]})")
+    from saola.devices.mqtt_worker import SERVE_WORKERS_ENV
+
+    os.environ[SERVE_WORKERS_ENV] = str(workers)  # inherited by the worker processes (their MQTT client ids)
     uvicorn.run("saola.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_config=None, proxy_headers=False)
 

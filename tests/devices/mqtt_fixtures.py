@@ -47,8 +47,10 @@ def require_broker() -> tuple[str, int]:
 
 
 def worker_settings(settings: Settings, **changes: Any) -> Settings:
-    """The test settings with the test broker and a shared group of its own (other tests use the broker)."""
+    """The test settings with the test broker, and a shared group and client id of their own: other tests use
+    the broker at the same time, and a second connection with the same client id would take over the first."""
     return settings.model_copy(update={"mqtt_url": MQTT_URL, "mqtt_shared_group": f"t{uuid.uuid4().hex[:10]}",
+                                       "mqtt_client_id": f"test-app-{uuid.uuid4().hex[:10]}",
                                        "mqtt_batch_ms": 20, "mqtt_session_expiry_seconds": 0, **changes})
 
 

@@ -70,6 +70,10 @@ def test_traffic_peaks_in_the_rush_hours_and_is_light_at_three_in_the_morning() 
     assert by_hour[3]["averageVehicleSpeed"] > by_hour[8]["averageVehicleSpeed"]
     assert by_hour[3]["congestionLevel"] == "free" and by_hour[3]["congested"] is False
     assert telemetry.traffic_demand(at_local(8)) > telemetry.traffic_demand(at_local(8, day=28))  # a Saturday
+    roads = [subject("TrafficFlowObserved", f"urn:ngsi-ld:X:bn-09187-{n:04}", capacity=640, freeSpeed=50)
+             for n in range(200)]
+    congested = sum(telemetry.values(SEED, r, at_local(8))["congested"] for r in roads)
+    assert 0.15 * len(roads) < congested < 0.75 * len(roads)  # the busiest roads, not every road, at the peak
     jammed = telemetry.values(SEED, road, at_local(3), Conditions(jammed_segments=frozenset({road.id})))
     assert jammed["congestionLevel"] == "jam" and jammed["congested"] is True and jammed["averageVehicleSpeed"] < 15
 

@@ -145,8 +145,14 @@ class BrokerConfig:
             return False
 
 
+SERVE_WORKERS_ENV = "SAOLA_SERVE_WORKERS"  # set by `saola serve` for its worker processes
+
+
 def default_client_id(role: str) -> str:
-    return f"saola-{role}-{socket.gethostname()}"[:128]
+    """``saola-<role>-<hostname>``; in ``saola serve --workers N`` each worker process adds its pid, since
+    a second connection with the same client id would take the first one's place at the broker."""
+    suffix = f"-{os.getpid()}" if int(os.environ.get(SERVE_WORKERS_ENV, "1") or 1) > 1 else ""
+    return f"saola-{role}-{socket.gethostname()}{suffix}"[:128]
 
 
 class MqttWorker:

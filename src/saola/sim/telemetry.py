@@ -118,6 +118,12 @@ def noise(seed: int, key: str, t: datetime, scale: float = 1.0) -> float:
     return (struct.unpack("<Q", digest)[0] / 2**64 * 2 - 1) * scale
 
 
+def busyness(seed: int, key: str) -> float:
+    """A fixed share in [0.6, 1.1] for ``key``: some roads carry more of the rush hour than others."""
+    digest = hashlib.blake2b(f"{seed}|{key}|busy".encode(), digest_size=8).digest()
+    return 0.6 + 0.5 * struct.unpack("<Q", digest)[0] / 2**64
+
+
 def local_hour(t: datetime) -> float:
     local = t.astimezone(UTC) + LOCAL
     return local.hour + local.minute / 60 + local.second / 3600
@@ -204,7 +210,8 @@ def traffic(seed: int, s: Subject, t: datetime, c: Conditions) -> dict[str, Any]
     capacity = float(s.params.get("capacity", 300))  # vehicles per 5 minutes at saturation
     free_speed = float(s.params.get("freeSpeed", 50))
     demand = traffic_demand(t)
-    occupancy = min(0.7, demand * 0.62 * (1 + noise(seed, s.id + "o", t, 0.08)))
+    # At the peak only the busiest roads pass 0.5 (heavy): a city is never congested everywhere at once.
+    occupancy = min(0.7, demand * 0.62 * busyness(seed, s.id) * (1 + noise(seed, s.id + "o", t, 0.08)))
     if s.id in c.jammed_segments:
         occupancy = 0.88 + noise(seed, s.id + "j", t, 0.05)
     speed = max(3.0, free_speed * (1 - 0.85 * occupancy ** 1.6))
