@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from saola.core.signals import stop_on_signals
 
 if TYPE_CHECKING:
     from saola.core.events import EventBus
@@ -61,11 +62,7 @@ async def _run(settings: object, client_id: str | None, report_every: float, bus
     engine = make_engine(settings.effective_database_url)
     worker = MqttWorker(settings=settings, session_factory=make_session_factory(engine), event_bus=bus,
                         client_id=client_id, role="ingest")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     await worker.start(wait_connected=False)
     log.info("saola ingest started", extra={"client_id": worker.client_id, "broker": worker.status()["broker"],
                                             "group": settings.mqtt_shared_group or None})

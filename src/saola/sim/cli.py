@@ -7,14 +7,13 @@ Defaults come from the ``SAOLA_SIMULATOR_*`` settings; options override them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from saola.core.settings import Settings
+from saola.core.signals import stop_on_signals
 
 if TYPE_CHECKING:
     from saola.sim.city import City
@@ -91,11 +90,7 @@ async def _run(settings: Settings, *, http_url: str, duration: float | None, mod
                city: City | None) -> Stats:
     from saola.sim.wiring import make_simulator
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     simulator = await make_simulator(settings, http_url=http_url, say=typer.echo, model_start=model_start, city=city)
     typer.echo(f"Simulating {len(simulator.devices)} devices at up to {settings.simulator_rate:g} messages/s "
                f"(acceleration ×{settings.simulator_acceleration:g}, seed {settings.simulator_seed}); Ctrl-C stops.")
