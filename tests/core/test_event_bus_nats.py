@@ -4,6 +4,7 @@ server cannot be restarted)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -68,8 +69,11 @@ def test_the_bus_resubscribes_and_sends_again_after_its_connection_is_cut(make_b
         assert (await take(plain, 1))[0].payload == {"n": 0}
         proxy.cut()  # the server 'goes away' for b ...
         proxy.restore()  # ... and comes back: b reconnects and subscribes again
-        await publish_until_received(a, plain, "device.online")
-        await publish_until_received(a, grouped, "ngsi.entity.updated")
+        async with asyncio.timeout(30):  # (the whole suite on 2 cores can make this slow: wait for the event)
+            while b.reconnects < 1:
+                await asyncio.sleep(0.05)
+        await publish_until_received(a, plain, "device.online", timeout=30)
+        await publish_until_received(a, grouped, "ngsi.entity.updated", timeout=30)
         await b.publish("device.offline", {"n": 1})  # and b publishes again
         await a.publish("device.offline", {"n": 2})
         await settle(a, b)
@@ -78,7 +82,7 @@ def test_the_bus_resubscribes_and_sends_again_after_its_connection_is_cut(make_b
         await a.close()
         await b.close()
 
-    run(scenario())
+    run(scenario(), timeout=90)
 
 
 def test_settings_choose_the_nats_bus_and_refuse_an_unreachable_server(namespace: str) -> None:
