@@ -35,8 +35,9 @@ from saola.context.normalize import check_name
 from saola.context.render import render_entity, render_feature
 from saola.context.representation import ENTITY_CORE_KEYS, LOCATION, attributes, is_attribute_key
 from saola.core.deps import DbSession
+from saola.core.session_route import SessionRoute
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], route_class=SessionRoute)
 
 BODY = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object"}}, "application/ld+json": {"schema": {"type": "object"}}}}}

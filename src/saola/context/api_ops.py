@@ -40,8 +40,9 @@ from saola.context.http import (
 from saola.context.http import term_map as make_term_map
 from saola.context.jsonld import TermMap
 from saola.core.deps import DbSession
+from saola.core.session_route import SessionRoute
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], route_class=SessionRoute)
 Text = Annotated[str | None, Query()]
 
 

@@ -20,8 +20,9 @@ from saola.context.http import JsonBody, Reader, Writer, accepted, answer, query
 from saola.context.jsonld import TermMap
 from saola.context.subscription_listing import page_window
 from saola.core.deps import DbSession
+from saola.core.session_route import SessionRoute
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], route_class=SessionRoute)
 PATH = "/ngsi-ld/v1/csourceRegistrations"
 
 

@@ -11,8 +11,9 @@ from saola.context.api import BODY, Text
 from saola.context.http import JsonBody, Reader, Writer, accepted, answer, query_context, term_map
 from saola.context.subscription_listing import paged_answer
 from saola.core.deps import DbSession
+from saola.core.session_route import SessionRoute
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"], route_class=SessionRoute)
 PATH = "/ngsi-ld/v1/csourceSubscriptions"
 
 

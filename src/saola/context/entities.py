@@ -59,7 +59,11 @@ def entity_row(session: Session, *, tenant: str, entity_id: str, for_update: boo
 
 
 def retrieve_entity(session: Session, *, tenant: str, entity_id: str) -> StoredEntity:
-    return entity_row(session, tenant=tenant, entity_id=entity_id).data
+    check_entity_id(entity_id)
+    document = store.load_document(session, tenant, entity_id)
+    if document is None:
+        raise ResourceNotFound(f"No entity {entity_id}")
+    return document
 
 
 def delete_entity(session: Session, *, tenant: str, entity_id: str) -> None:

@@ -207,18 +207,18 @@ def _check_access(request: Request, principal: Principal | None, *, write: bool)
     return Caller(tenant, principal, write)
 
 
-def _principal_or_ngsi_error(request: Request, session: DbSession) -> Principal | None:
+async def _principal_or_ngsi_error(request: Request, session: DbSession) -> Principal | None:
     try:
-        return resolved_principal(request, session)
+        return await resolved_principal(request, session)
     except DomainError as exc:
         raise Unauthenticated(exc.detail) from None
 
 
-def reader(request: Request, principal: Annotated[Principal | None, Depends(_principal_or_ngsi_error)]) -> Caller:
+async def reader(request: Request, principal: Annotated[Principal | None, Depends(_principal_or_ngsi_error)]) -> Caller:
     return _check_access(request, principal, write=False)
 
 
-def writer(request: Request, principal: Annotated[Principal | None, Depends(_principal_or_ngsi_error)]) -> Caller:
+async def writer(request: Request, principal: Annotated[Principal | None, Depends(_principal_or_ngsi_error)]) -> Caller:
     return _check_access(request, principal, write=True)
 
 

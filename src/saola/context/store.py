@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from saola.context import geo, geogrid
@@ -54,6 +54,16 @@ def load(session: Session, tenant: str, entity_id: str, *, for_update: bool = Fa
     if for_update:
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+_DOCUMENT = select(NgsiEntity.__table__.c.data).where(
+    NgsiEntity.__table__.c.tenant == bindparam("tenant"), NgsiEntity.__table__.c.entity_id == bindparam("entity_id"))
+
+
+def load_document(session: Session, tenant: str, entity_id: str) -> StoredEntity | None:
+    """The stored document of an entity, read without building an ORM object (the hot path of retrieval)."""
+    session.flush()  # (what autoflush does for ORM queries; nothing to do in a read)
+    return session.connection().execute(_DOCUMENT, {"tenant": tenant, "entity_id": entity_id}).scalar()
 
 
 def load_many(session: Session, tenant: str, entity_ids: Iterable[str]) -> dict[str, NgsiEntity]:
@@ -145,16 +155,49 @@ def _delete_side_rows(session: Session, pk: int) -> None:
         conn.execute(delete(table).where(table.c.entity_pk == pk))
 
 
-def _write_side_tables(session: Session, row: NgsiEntity, *, fresh: bool) -> None:
-    if not fresh:
-        _delete_side_rows(session, row.id)
+def _write_side_tables(session: Session, row: NgsiEntity, *, fresh: bool,
+                       before: StoredEntity | None = None) -> None:
+    """Write the side rows of ``row``; with ``before`` (its previous document), only those that changed.
+
+    An update usually touches one attribute: rewriting only its rows takes two statements instead
+    of six (delete and insert for types, values and geo boxes), a third of PATCH's round trips.
+    """
     conn = session.connection()
     data = row.data
     types = [{"entity_pk": row.id, "tenant": row.tenant, "type_iri": t} for t in data.get("type", [])]
-    for table, rows in zip(SIDE_TABLES, (types, _value_rows(row.id, row.tenant, data), _geo_rows(row.id, data)),
-                           strict=True):
+    values = _value_rows(row.id, row.tenant, data)
+    boxes = _geo_rows(row.id, data)
+    if not fresh and before is None:
+        _delete_side_rows(session, row.id)
+    elif not fresh:
+        assert before is not None
+        if list(before.get("type", [])) != list(data.get("type", [])):
+            conn.execute(delete(NgsiEntityType.__table__).where(NgsiEntityType.__table__.c.entity_pk == row.id))
+        else:
+            types = []
+        values = _changed_rows(conn, NgsiAttributeValue.__table__, row.id, values,
+                               _value_rows(row.id, row.tenant, before))
+        boxes = _changed_rows(conn, NgsiGeoBox.__table__, row.id, boxes, _geo_rows(row.id, before))
+    for table, rows in zip(SIDE_TABLES, (types, values, boxes), strict=True):
         if rows:
             conn.execute(insert(table), rows)
+
+
+def _changed_rows(conn: Any, table: Any, pk: int, new: list[dict[str, Any]],
+                  old: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Delete the stored rows of the attributes whose rows differ; the new rows of those attributes."""
+    def by_attribute(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            grouped.setdefault(r["attr_iri"], []).append(r)
+        return grouped
+
+    new_of, old_of = by_attribute(new), by_attribute(old)
+    changed = sorted(iri for iri in new_of.keys() | old_of.keys() if new_of.get(iri) != old_of.get(iri))
+    if not changed:
+        return []
+    conn.execute(delete(table).where(table.c.entity_pk == pk, table.c.attr_iri.in_(changed)))
+    return [r for iri in changed for r in new_of.get(iri, [])]
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -270,7 +313,7 @@ def replace_entity(session: Session, row: NgsiEntity, entity: StoredEntity) -> l
     row.data = copy.deepcopy(entity)
     row.modified_at = utcnow()
     session.flush()
-    _write_side_tables(session, row, fresh=False)
+    _write_side_tables(session, row, fresh=False, before=before)
     return _record(session, row.tenant, row.entity_id, before, row.data)
 
 

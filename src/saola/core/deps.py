@@ -11,14 +11,15 @@ import contextlib
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 from anyio import from_thread
 from fastapi import Depends, Request
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from saola.core.audit.service import ActorInfo, set_actor
 from saola.core.auth import service as auth
@@ -52,33 +53,98 @@ def request_id(request: Request) -> str:
     return getattr(request.state, "request_id", "")
 
 
-def db_session(request: Request) -> Iterator[Session]:
+# ``session.info`` keys of the request's session
+_REQUEST = "saola_request"
+_ENDED = "saola_request_ended"
+_BEGIN_WRITING = "saola_begin_writing"
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work: committed after the handler returns, rolled back on any error.
+
+    Async on purpose: creating a session does no I/O, so it costs no trip to the thread pool. The
+    handlers of a :class:`saola.core.session_route.SessionRoute` end the session themselves, in the
+    thread they already run in; for the others it ends here, in one thread-pool call.
+    """
     factory = request.app.state.session_factory
     session: Session = factory()
     set_actor(session, ActorInfo(None, "anonymous", request_id(request), client_ip(request)))
-    after_transaction: list[Callable[[Session], None]] = []
-    session.info[AFTER_TRANSACTION] = after_transaction
+    session.info[AFTER_TRANSACTION] = []
+    session.info[_REQUEST] = request
     try:
         if request.method in UNSAFE_METHODS and session.get_bind().dialect.name == "sqlite":
-            # Begin now, taking SQLite's write lock (BEGIN IMMEDIATE): a transaction that reads and
-            # then writes would otherwise fail outright if another writer committed in between.
-            # Only this session: background tasks and other sessions keep plain BEGIN.
-            with write_intent():
-                session.connection()
+            if getattr(request.scope.get("route"), "begins_in_handler", False):
+                session.info[_BEGIN_WRITING] = True  # in the handler's thread: the lock is held no longer
+            else:
+                await run_in_threadpool(begin_writing, session)
         yield session
-        session.commit()
     except BaseException:
-        _rollback_keeping_caller(request, session)
+        if not session.info.get(_ENDED):
+            events = await run_in_threadpool(end_request_session, session, failed=True)
+            await _publish(request, events)
         raise
+    if not session.info.get(_ENDED):
+        events = await run_in_threadpool(end_request_session, session)
+        await _publish(request, events)
+
+
+def begin_writing(session: Session) -> None:
+    """Begin the request's transaction now when it will write on SQLite (see :func:`db_session`)."""
+    session.info.pop(_BEGIN_WRITING, None)
+    if session.in_transaction():  # (the caller's token was looked up: that read is over)
+        session.commit()
+    # Begin now, taking SQLite's write lock (BEGIN IMMEDIATE): a transaction that reads and
+    # then writes would otherwise fail outright if another writer committed in between.
+    # Only this session: background tasks and other sessions keep plain BEGIN.
+    with write_intent():
+        session.connection()
+
+
+def wants_writing(session: Session) -> bool:
+    return bool(session.info.get(_BEGIN_WRITING))
+
+
+def request_session_of(session: object) -> Request | None:
+    """The request whose unit of work ``session`` is (None for any other session)."""
+    if isinstance(session, Session) and not session.info.get(_ENDED):
+        return session.info.get(_REQUEST)
+    return None
+
+
+def end_request_session(session: Session, *, failed: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """Commit the request's session (roll back when ``failed`` or when the commit fails), close it and make
+    the writes queued for after its transaction; the committed events, for the caller to publish."""
+    request: Request = session.info[_REQUEST]
+    session.info[_ENDED] = True
+    after_transaction: list[Callable[[Session], None]] = session.info.get(AFTER_TRANSACTION, [])
+    try:
+        if failed:
+            _rollback_keeping_caller(request, session)
+        else:
+            try:
+                session.commit()
+            except BaseException:
+                _rollback_keeping_caller(request, session)
+                raise
     finally:
         events = take_committed_events(session)
         session.close()
         for write in after_transaction:
-            with unit_of_work(factory) as side:
+            with unit_of_work(request.app.state.session_factory) as side:
                 write(side)
-        bus = request.app.state.event_bus
-        for topic, payload in events:
-            from_thread.run(bus.publish, topic, payload)
+    return events
+
+
+async def _publish(request: Request, events: list[tuple[str, dict[str, Any]]]) -> None:
+    bus = request.app.state.event_bus
+    for topic, payload in events:
+        await bus.publish(topic, payload)
+
+
+def publish_from_thread(request: Request, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Publish ``events`` on the app's bus from a thread-pool thread (one trip to the event loop)."""
+    if events:
+        from_thread.run(_publish, request, events)
 
 
 def _rollback_keeping_caller(request: Request, session: Session) -> None:
@@ -164,9 +230,14 @@ def _principal(request: Request, session: Session) -> Principal | None:
     return principal
 
 
-def resolved_principal(request: Request, session: DbSession) -> Principal | None:
-    """The caller, or ``None`` when anonymous (sync: the lookup runs in the thread pool)."""
-    return _principal(request, session)
+async def resolved_principal(request: Request, session: DbSession) -> Principal | None:
+    """The caller, or ``None`` when anonymous (a token or a session cookie is looked up in the thread pool)."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal
+    if _bearer(request) is None and not request.cookies.get(SESSION_COOKIE):
+        request.state.principal = None
+        return None
+    return await run_in_threadpool(_principal, request, session)
 
 
 ResolvedPrincipal = Annotated[Principal | None, Depends(resolved_principal)]
