@@ -136,6 +136,24 @@ class BusContract:
 
         run(scenario())
 
+    def test_batches_hand_over_what_is_queued_in_order_and_end_when_closed(self, make_bus: MakeBus) -> None:
+        async def scenario() -> None:
+            a, b = make_bus(), make_bus()
+            sub = b.subscribe("ngsi.entity.*")
+            await b.ready()
+            for n in range(25):
+                await a.publish("ngsi.entity.updated", {"n": n})
+            await settle(a, b)
+            batches = sub.batches(10)
+            got = [[e.payload["n"] for e in await batches.__anext__()] for _ in range(3)]
+            assert got == [list(range(10)), list(range(10, 20)), list(range(20, 25))]
+            await sub.close()
+            assert [batch async for batch in batches] == []
+            await a.close()
+            await b.close()
+
+        run(scenario())
+
     def test_payloads_cross_the_broker_unchanged(self, make_bus: MakeBus) -> None:
         async def scenario() -> None:
             a, b = make_bus(), make_bus()

@@ -215,3 +215,20 @@ def test_a_failed_requests_events_are_never_published(event_app: FastAPI, token)
 
 async def _adrain(sub: Any) -> list[Event]:
     return drain(sub)
+
+
+def test_batches_take_what_is_queued_without_waiting_for_more() -> None:
+    async def scenario() -> None:
+        bus = MemoryEventBus()
+        sub = bus.subscribe("ngsi.entity.*")
+        for n in range(7):
+            await bus.publish("ngsi.entity.updated", {"n": n})
+        batches = sub.batches(5)
+        assert [e.payload["n"] for e in await batches.__anext__()] == [0, 1, 2, 3, 4]
+        assert [e.payload["n"] for e in await batches.__anext__()] == [5, 6]
+        await bus.publish("ngsi.entity.created", {"n": 7})  # a later event starts the next batch
+        assert [e.payload["n"] for e in await batches.__anext__()] == [7]
+        await sub.close()
+        assert [batch async for batch in batches] == []
+
+    run(scenario())

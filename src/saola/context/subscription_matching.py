@@ -1,6 +1,6 @@
 """Matching entity changes to NGSI-LD subscriptions and queueing notifications in the outbox.
 
-:func:`match_event` turns one ``ngsi.entity.*`` event into notifications written to the outbox
+:func:`match_events` turns ``ngsi.entity.*`` events into notifications written to the outbox
 (:class:`NgsiNotification`) in the caller's transaction; :func:`periodic_due` does the same for
 periodic subscriptions (``timeInterval``) that are due. Both work on stored (expanded) entities.
 """
@@ -154,16 +154,30 @@ def enqueue(session: Session, row: NgsiSubscription, body: dict[str, Any]) -> No
     session.add(NgsiNotification(subscription_pk=row.id, sequence=sequence, payload=body))
 
 
-def match_event(session: Session, processor: ContextProcessor, topic: str, payload: dict[str, Any],
-                settings: Any = None) -> int:
-    """Write the notifications one entity change causes to the outbox (the caller commits); how many."""
+def match_events(session: Session, processor: ContextProcessor, events: list[tuple[str, dict[str, Any]]],
+                 settings: Any = None) -> int:
+    """Write the notifications of several entity changes, in order, to the outbox (the caller commits);
+    how many. Each tenant's subscriptions are read (and locked) once for the whole list."""
+    subscriptions: dict[str, list[NgsiSubscription]] = {}
+    count = 0
+    for topic, payload in events:
+        tenant = payload.get("tenant", "")
+        if tenant not in subscriptions:
+            subscriptions[tenant] = list(session.scalars(
+                select(NgsiSubscription).where(NgsiSubscription.tenant == tenant)
+                .order_by(NgsiSubscription.id).with_for_update()).all())
+        if subscriptions[tenant]:
+            count += _match_rows(session, processor, topic, payload, subscriptions[tenant], settings)
+    return count
+
+
+def _match_rows(session: Session, processor: ContextProcessor, topic: str, payload: dict[str, Any],
+                rows: list[NgsiSubscription], settings: Any) -> int:
     before, after = payload.get("previous"), payload.get("entity")
     entity = after or before
     if not entity:
         return 0
     now = utcnow()
-    rows = session.scalars(select(NgsiSubscription).where(NgsiSubscription.tenant == payload.get("tenant", ""))
-                           .order_by(NgsiSubscription.id).with_for_update()).all()
     count = 0
     for row in rows:
         expanded = row.definition["expanded"]

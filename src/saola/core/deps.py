@@ -7,14 +7,15 @@ request are published after the commit.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from anyio import from_thread
 from fastapi import Depends, Request
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +29,8 @@ from saola.core.db import AFTER_TRANSACTION, take_committed_events, unit_of_work
 from saola.core.errors import CsrfFailed, NotAuthenticated, PermissionDenied
 from saola.core.i18n import choose_language, parse_accept_language
 from saola.core.settings import Settings
+
+log = logging.getLogger("saola.core")
 
 SESSION_COOKIE = "saola_session"
 CSRF_COOKIE = "saola_csrf"
@@ -71,6 +74,7 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     set_actor(session, ActorInfo(None, "anonymous", request_id(request), client_ip(request)))
     session.info[AFTER_TRANSACTION] = []
     session.info[_REQUEST] = request
+    request.scope["saola_loop"] = asyncio.get_running_loop()
     try:
         if request.method in UNSAFE_METHODS and session.get_bind().dialect.name == "sqlite":
             if getattr(request.scope.get("route"), "begins_in_handler", False):
@@ -142,9 +146,29 @@ async def _publish(request: Request, events: list[tuple[str, dict[str, Any]]]) -
 
 
 def publish_from_thread(request: Request, events: list[tuple[str, dict[str, Any]]]) -> None:
-    """Publish ``events`` on the app's bus from a thread-pool thread (one trip to the event loop)."""
+    """Hand ``events`` to the app's bus from a thread-pool thread, without waiting for the event loop.
+
+    They are published in order by one task; the handler's answer does not wait for it (the change is
+    committed already). A failure to publish is logged.
+    """
     if events:
-        from_thread.run(_publish, request, events)
+        loop: asyncio.AbstractEventLoop = request.scope["saola_loop"]
+        loop.call_soon_threadsafe(_publish_in_background, request, events)
+
+
+def _publish_in_background(request: Request, events: list[tuple[str, dict[str, Any]]]) -> None:
+    task = asyncio.ensure_future(_publish(request, events))
+    _PUBLISHING.add(task)
+    task.add_done_callback(_published)
+
+
+_PUBLISHING: set[asyncio.Future[None]] = set()  # (the loop keeps only weak references to tasks)
+
+
+def _published(task: asyncio.Future[None]) -> None:
+    _PUBLISHING.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("publishing a request's events failed", exc_info=task.exception())
 
 
 def _rollback_keeping_caller(request: Request, session: Session) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 from uuid import uuid4
 
 from saola.core import event_codec
-from saola.core.events import Event, topic_matches
+from saola.core.events import Event, take_batch, topic_matches
 
 log = logging.getLogger("saola.core.event_bus")
 
@@ -81,6 +81,18 @@ class BrokerSubscription:
             yield event
             if ack is not None:  # the consumer came back for the next one: this one is done
                 ack()
+
+    async def batches(self, limit: int) -> AsyncIterator[list[Event]]:
+        """The events in lists of up to ``limit`` (what is queued, without waiting for more); each list is
+        acknowledged once the next is asked for."""
+        while True:
+            items = await take_batch(self.queue, limit, self.closed)
+            if not items:
+                return
+            yield [event for event, _ack in items]
+            for _event, ack in items:
+                if ack is not None:
+                    ack()
 
     async def close(self) -> None:
         self.closed = True

@@ -67,6 +67,24 @@ def topic_matches(pattern: str, topic: str) -> bool:
     return False
 
 
+async def take_batch(queue: asyncio.Queue[Any], limit: int, closed: bool) -> list[Any]:
+    """Wait for one item of ``queue``, then take what else is there, up to ``limit``; [] at its end."""
+    if closed and queue.empty():
+        return []
+    first = await queue.get()
+    items = []
+    item = first
+    while item is not None:
+        items.append(item)
+        if len(items) >= limit or queue.empty():
+            break
+        item = queue.get_nowait()
+    if item is None:  # the end marker: put back for the next call
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(None)
+    return items
+
+
 class _MemorySubscription:
     def __init__(self, bus: MemoryEventBus, pattern: str, max_queue: int, group: str | None = None) -> None:
         self._bus = bus
@@ -94,6 +112,14 @@ class _MemorySubscription:
             if item is None:
                 return
             yield item
+
+    async def batches(self, limit: int) -> AsyncIterator[list[Event]]:
+        """The events in lists of up to ``limit``: what is queued, without waiting for more."""
+        while True:
+            items = await take_batch(self.queue, limit, self.closed)
+            if not items:
+                return
+            yield items
 
     async def close(self) -> None:
         """Stop delivery; iteration ends once the events already queued are consumed."""
