@@ -23,6 +23,7 @@ import logging
 from typing import Any
 
 import httpx
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from saola.context import subscription_matching as matching
@@ -34,6 +35,8 @@ from saola.core.db import unit_of_work
 
 log = logging.getLogger("saola.context.notifier")
 MATCH_BATCH = 500
+_ANY_SUBSCRIPTION = select(NgsiSubscription.__table__.c.id).where(
+    NgsiSubscription.__table__.c.tenant.in_(bindparam("tenants", expanding=True))).limit(1)
 
 
 class Notifier(OutboxNotifier):
@@ -52,6 +55,10 @@ class Notifier(OutboxNotifier):
     # --- matching ---------------------------------------------------------------------------
 
     def _match_many(self, events: list[tuple[str, dict[str, Any]]]) -> int:
+        tenants = {payload.get("tenant", "") for _topic, payload in events}
+        with self.factory() as probe:  # most changes concern no subscription: one plain read says so
+            if not probe.execute(_ANY_SUBSCRIPTION, {"tenants": sorted(tenants)}).first():
+                return 0
         with unit_of_work(self.factory) as session:
             return matching.match_events(session, self.processor, events, self.app.state.settings)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -86,36 +87,26 @@ def write_intent() -> Iterator[None]:
 
 
 WRITER_WAIT_SECONDS = 10.0  # as SQLite's own busy timeout (connect_args below)
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
-def _sqlite_begin(lock: threading.Lock) -> Callable[[Any], None]:
-    """The engine's ``begin`` hook: BEGIN IMMEDIATE under :func:`write_intent`, the writers queued on ``lock``.
+def writer_lock(engine: Engine) -> threading.Lock:
+    """The lock on which this process's request writers of a SQLite database queue (see saola.core.deps).
 
-    The writers of this process queue on a lock rather than in SQLite's busy handler, which sleeps
-    1, 2, 5, 10 ms... between tries: under load the write lock then sat idle most of the time
-    (PATCH /ngsi-ld/v1/entities/{id}/attrs, see bench/context_bench.py). Other processes still
-    meet in the busy handler; a lock not had within the wait falls back to it too.
+    Queueing on a lock rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10 ms... between
+    tries, keeps the write lock from sitting idle under load (PATCH /ngsi-ld/v1/entities/{id}/attrs,
+    bench/context_bench.py). Other processes still meet in the busy handler.
     """
-
-    def begin(connection: Any) -> None:
-        # Otherwise the driver begins by itself, lazily, before the first write statement.
-        if not _write_intent.get():
-            return
-        if lock.acquire(timeout=WRITER_WAIT_SECONDS):
-            connection.info["saola_writer_lock"] = lock
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            _release_writer_lock(connection)
-            raise
-
-    return begin
+    lock = _WRITER_LOCKS.get(engine)
+    if lock is None:
+        lock = _WRITER_LOCKS.setdefault(engine, threading.Lock())
+    return lock
 
 
-def _release_writer_lock(connection: Any, *_args: Any) -> None:
-    lock = connection.info.pop("saola_writer_lock", None)
-    if lock is not None:
-        lock.release()
+def _sqlite_begin(connection: Any) -> None:
+    # Otherwise the driver begins by itself, lazily, before the first write statement.
+    if _write_intent.get():
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -141,9 +132,7 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin(threading.Lock()))
-        event.listen(engine, "commit", _release_writer_lock)
-        event.listen(engine, "rollback", _release_writer_lock)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
     event.listen(engine.pool, "checkin", _mark_checkin)

@@ -25,7 +25,15 @@ from starlette.concurrency import run_in_threadpool
 from saola.core.audit.service import ActorInfo, set_actor
 from saola.core.auth import service as auth
 from saola.core.auth.service import Principal
-from saola.core.db import AFTER_TRANSACTION, take_committed_events, unit_of_work, utcnow, write_intent
+from saola.core.db import (
+    AFTER_TRANSACTION,
+    WRITER_WAIT_SECONDS,
+    take_committed_events,
+    unit_of_work,
+    utcnow,
+    write_intent,
+    writer_lock,
+)
 from saola.core.errors import CsrfFailed, NotAuthenticated, PermissionDenied
 from saola.core.i18n import choose_language, parse_accept_language
 from saola.core.settings import Settings
@@ -60,6 +68,7 @@ def request_id(request: Request) -> str:
 _REQUEST = "saola_request"
 _ENDED = "saola_request_ended"
 _BEGIN_WRITING = "saola_begin_writing"
+_WRITER_LOCK = "saola_writer_lock"
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
@@ -92,11 +101,20 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         await _publish(request, events)
 
 
-def begin_writing(session: Session) -> None:
-    """Begin the request's transaction now when it will write on SQLite (see :func:`db_session`)."""
+def begin_writing(session: Session, *, queue: bool = False) -> None:
+    """Begin the request's transaction now when it will write on SQLite (see :func:`db_session`).
+
+    With ``queue`` (only when the same thread goes on to end the session, as a SessionRoute handler does:
+    a thread-pool thread waiting for the lock must never be the one its holder needs), the writers of
+    this process queue on :func:`saola.core.db.writer_lock` first.
+    """
     session.info.pop(_BEGIN_WRITING, None)
     if session.in_transaction():  # (the caller's token was looked up: that read is over)
         session.commit()
+    if queue:
+        lock = writer_lock(session.get_bind())  # type: ignore[arg-type]
+        if lock.acquire(timeout=WRITER_WAIT_SECONDS):  # (if not had in time, SQLite's busy handler decides)
+            session.info[_WRITER_LOCK] = lock
     # Begin now, taking SQLite's write lock (BEGIN IMMEDIATE): a transaction that reads and
     # then writes would otherwise fail outright if another writer committed in between.
     # Only this session: background tasks and other sessions keep plain BEGIN.
@@ -133,6 +151,9 @@ def end_request_session(session: Session, *, failed: bool = False) -> list[tuple
     finally:
         events = take_committed_events(session)
         session.close()
+        lock = session.info.pop(_WRITER_LOCK, None)
+        if lock is not None:
+            lock.release()
         for write in after_transaction:
             with unit_of_work(request.app.state.session_factory) as side:
                 write(side)

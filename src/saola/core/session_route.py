@@ -5,8 +5,8 @@ FastAPI runs a synchronous handler in the thread pool; the request's session
 after it. Each trip costs as much as a simple read, so for the busiest APIs (NGSI-LD, device
 ingestion) the handler commits, closes and publishes in the thread it already runs in: one trip
 per request. On SQLite, a writing request also begins its transaction (taking the write lock) in that
-thread, so the lock is not held while the request waits for the event loop. Errors are unchanged: if
-the handler raises, the session is rolled back by the dependency as for any other route.
+thread, so the lock is never held while the request waits for the event loop. If the handler raises,
+the session is rolled back in the same thread and the error answered as on any other route.
 
     router = APIRouter(prefix="/ngsi-ld/v1", route_class=SessionRoute)
 """
@@ -30,12 +30,20 @@ def ending_session(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
         session = kwargs.get("session")
-        if isinstance(session, Session) and wants_writing(session):
-            begin_writing(session)
-        result = endpoint(*args, **kwargs)
         request = request_session_of(session)
-        if request is not None:
-            publish_from_thread(request, end_request_session(session))  # type: ignore[arg-type]
+        if request is None:  # (no request session: nothing to end here)
+            return endpoint(*args, **kwargs)
+        assert isinstance(session, Session)
+        try:
+            if wants_writing(session):
+                begin_writing(session, queue=True)
+            result = endpoint(*args, **kwargs)
+        except BaseException:
+            # Rolled back here too: SQLite's write lock (and this process's writer lock) must not wait
+            # for another trip to the thread pool, where the writers queued behind it may hold every thread.
+            publish_from_thread(request, end_request_session(session, failed=True))
+            raise
+        publish_from_thread(request, end_request_session(session))
         return result
 
     return run

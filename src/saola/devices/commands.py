@@ -319,8 +319,17 @@ class CommandListener:
                                         changed=changed, entity=payload.get("entity") or {}, settings=settings)
         return len(made), events
 
+    def _concerns_commands(self, payload: dict[str, Any]) -> bool:
+        """Whether the change touches a command attribute (known ones cached; refreshed in the caller's thread)."""
+        changed = payload.get("changed") or []
+        return any(not iri.endswith(("_status", "_info")) and iri in self.iris for iri in changed)
+
     async def _run(self) -> None:
         async for event in self.subscription:
+            # Most changes are measurements: decided here, without a trip to a thread, once the
+            # declared command names are fresh.
+            if time.monotonic() - self.iris_at < self.REFRESH and not self._concerns_commands(event.payload):
+                continue
             try:
                 made, events = await asyncio.to_thread(self._handle, event.payload)
             except Exception:

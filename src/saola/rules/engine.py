@@ -209,6 +209,8 @@ class Engine(Schedule):
 
     def _on_entity(self, payload: dict[str, Any], now: datetime) -> list[Decision]:
         tenant = payload.get("tenant") or ""
+        if not any((tenant, t) in self.by_type for t in payload.get("types") or ()):
+            return []  # no rule watches this kind of entity: not even its place is worth working out
         eid = payload["id"]
         entity = payload.get("entity") or {}
         changed = list(payload.get("changed") or ())
