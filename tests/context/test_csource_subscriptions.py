@@ -107,7 +107,7 @@ def test_notifications_follow_the_registrations(ngsi: Ngsi, receiver: Receiver) 
     initial = wait_for(lambda: receiver.bodies())[0]
     assert initial["type"] == "ContextSourceNotification" and initial["subscriptionId"] == sub_id
     assert initial["triggerReason"] == "newlyMatching" and [r["id"] for r in initial["data"]] == ["urn:r:old"]
-    assert initial["data"][0]["information"][0]["entities"] == [{"type": "Streetlight"}]
+    assert initial["data"][0]["information"][0]["entities"] == [{"type": ["Streetlight"]}]
 
     create_registration(ngsi, registration("urn:r:new"))
     create_registration(ngsi, registration("urn:r:other", information=[{"entities": [{"type": "Camera"}]}]))
@@ -161,7 +161,7 @@ def test_conditions_and_ld_json_endpoints(ngsi: Ngsi, receiver: Receiver, suite_
     assert {path: [r["id"] for r in body["data"]] for path, body in by_path.items()} == {
         "/geo": ["urn:r:near"], "/time": ["urn:r:near"], "/ld": ["urn:r:near"]}
     assert by_path["/ld"]["data"][0]["@context"] == suite_link.split(">")[0][1:]
-    assert by_path["/geo"]["data"][0]["information"][0]["entities"] == [{"type": "Building"}]
+    assert by_path["/geo"]["data"][0]["information"][0]["entities"] == [{"type": ["Building"]}]
 
 
 def test_failures_are_counted(ngsi: Ngsi) -> None:
@@ -177,3 +177,38 @@ def test_periodic_subscriptions(ngsi: Ngsi, receiver: Receiver) -> None:
     create(ngsi, subscription(receiver.url + "/p", timeInterval=1))
     bodies = wait_for(lambda: len(receiver.bodies()) >= 2 and receiver.bodies(), timeout=15)
     assert all([r["id"] for r in b["data"]] == ["urn:ngsi-ld:ContextSourceRegistration:r1"] for b in bodies)
+
+
+def test_notifications_carry_only_the_matching_registration_information(ngsi: Ngsi, receiver: Receiver) -> None:
+    """Clause 5.11.7: only the RegistrationInfo items relevant to the subscription, on every trigger."""
+    sub_id = create(ngsi, subscription(receiver.url + "/n", entities=[{"type": "Building"}],
+                                       watchedAttributes=["name"]))
+    create_registration(ngsi, registration("urn:r:mixed", information=[
+        {"entities": [{"type": "Building"}], "propertyNames": ["name"]},
+        {"entities": [{"type": "Bus"}]},
+        {"entities": [{"type": "Building"}], "propertyNames": ["height"]},
+        {"propertyNames": ["name"]}]))
+    created = wait_for(lambda: receiver.bodies())[0]
+    assert created["subscriptionId"] == sub_id and created["triggerReason"] == "newlyMatching"
+    assert created["data"][0]["information"] == [
+        {"entities": [{"type": ["Building"]}], "propertyNames": ["name"]}, {"propertyNames": ["name"]}]
+    assert ngsi.patch("/csourceRegistrations/urn:r:mixed", json={"information": [
+        {"entities": [{"type": "Bus"}]}, {"entities": [{"type": "Building", "id": "urn:b:1"}]}]}).status_code == 204
+    assert ngsi.patch("/csourceRegistrations/urn:r:mixed", json={"information": [
+        {"entities": [{"type": "Bus"}]}]}).status_code == 204
+    bodies = wait_for(lambda: len(receiver.bodies()) >= 3 and receiver.bodies())
+    assert [(b["triggerReason"], b["data"][0]["information"]) for b in bodies[1:]] == [
+        ("updated", [{"entities": [{"type": ["Building"], "id": "urn:b:1"}]}]),
+        ("noLongerMatching", [{"entities": [{"type": ["Building"], "id": "urn:b:1"}]}])]
+    # the registration itself is unchanged by what a notification shows of it
+    assert ngsi.get("/csourceRegistrations/urn:r:mixed").json()["information"] == [{"entities": [{"type": "Bus"}]}]
+
+
+def test_items_listing_no_attributes_answer_any_watched_attribute(ngsi: Ngsi, receiver: Receiver) -> None:
+    create_registration(ngsi, registration("urn:r:all", information=[
+        {"entities": [{"type": "Building"}]}, {"entities": [{"type": "Bus"}]}]))
+    body = {k: v for k, v in subscription(receiver.url + "/n").items() if k != "entities"}
+    create(ngsi, {**body, "watchedAttributes": ["name"]})
+    notified = wait_for(lambda: receiver.bodies())[0]
+    assert [i["entities"] for i in notified["data"][0]["information"]] == [
+        [{"type": ["Building"]}], [{"type": ["Bus"]}]]

@@ -7,16 +7,17 @@ from collections.abc import Coroutine
 from typing import Annotated, Any, TypeVar
 
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from saola.core.auth.service import Principal
-from saola.core.db import queue_event, take_committed_events
+from saola.core.db import queue_event, take_committed_events, writer_lock
 from saola.core.deps import DbSession, require
 from saola.core.directory.models import AgencyContact
 from saola.core.errors import Conflict
 from saola.core.events import Event, MemoryEventBus, make_event_bus, topic_matches
+from saola.core.session_route import SessionRoute
 
 T = TypeVar("T")
 
@@ -165,11 +166,13 @@ def test_queued_events_are_dropped_on_rollback(db) -> None:
     assert take_committed_events(db) == []
 
 
-@pytest.fixture
-def event_app(app: FastAPI) -> FastAPI:
-    """The app with a small route that writes a contact, queues an event and may then fail."""
+@pytest.fixture(params=["route", "session-route"])
+def event_app(app: FastAPI, request: pytest.FixtureRequest) -> FastAPI:
+    """The app with a small route that writes a contact, queues an event and may then fail: a plain route
+    (the session ends in the dependency) and a SessionRoute (the session ends in the handler's thread)."""
+    router = APIRouter(route_class=SessionRoute) if request.param == "session-route" else APIRouter()
 
-    @app.post("/test/contacts")
+    @router.post("/test/contacts")
     def add_contact(
         session: DbSession, _: Annotated[Principal, Depends(require("contacts:write"))], fail: bool = False
     ) -> dict[str, int]:
@@ -181,6 +184,7 @@ def event_app(app: FastAPI) -> FastAPI:
             raise Conflict("Failing on purpose, after queueing the event")
         return {"id": contact.id}
 
+    app.include_router(router)
     return app
 
 
@@ -211,6 +215,18 @@ def test_a_failed_requests_events_are_never_published(event_app: FastAPI, token)
     assert events == []
     with event_app.state.session_factory() as session:
         assert session.scalars(select(AgencyContact).where(AgencyContact.name == "Evented")).all() == []
+
+
+def test_the_sqlite_writer_lock_is_free_again_after_a_write_and_after_a_failed_one(event_app: FastAPI,
+                                                                                  token) -> None:
+    engine = event_app.state.session_factory.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return  # (PostgreSQL writers need no lock of ours: nothing to check there)
+    headers = {"Authorization": f"Bearer {token('staff')}"}
+    with TestClient(event_app, base_url="http://127.0.0.1") as client:
+        for path, status in (("/test/contacts", 200), ("/test/contacts?fail=true", 409), ("/test/contacts", 200)):
+            assert client.post(path, headers=headers).status_code == status
+            assert not writer_lock(engine).locked()
 
 
 async def _adrain(sub: Any) -> list[Event]:

@@ -128,6 +128,15 @@ def _info_matches(info: dict[str, Any], selectors: list[Selector], attrs: list[s
     return not attrs or not names or bool(set(attrs) & set(names))
 
 
+def relevant_information(definition: dict[str, Any], wanted: RegistrationQuery) -> list[dict[str, Any]]:
+    """The registration's RegistrationInfo items that answer ``wanted``'s entities and attributes (all of them
+    when it asks for none): what a context source notification carries (clause 5.11.7)."""
+    information = definition["members"]["information"]
+    if not wanted.selectors and not wanted.attrs:
+        return list(information)
+    return [info for info in information if _info_matches(info, wanted.selectors, wanted.attrs)]
+
+
 def _pseudo_entity(reg_id: str, definition: dict[str, Any]) -> dict[str, Any]:
     """The registration as an entity whose Properties are its context source properties (for ``q``)."""
     entity: dict[str, Any] = {"id": reg_id, "type": [TYPE]}

@@ -164,6 +164,20 @@ def _wanted(expanded: dict[str, Any], tm: TermMap) -> discovery.RegistrationQuer
     return wanted
 
 
+def _notified(reg_id: str, definition: dict[str, Any], wanted: discovery.RegistrationQuery,
+              tm: TermMap) -> dict[str, Any]:
+    """A registration as a notification carries it: only its RegistrationInfo items relevant to the subscription
+    ("implementations should return context source registration information relevant for the subscription, in
+    particular only matching RegistrationInfo elements", clause 5.11.7), each EntityInfo ``type`` in its array
+    form (the EntityInfo schema allows a type or a JSON array of types)."""
+    members = {**definition["members"], "information": discovery.relevant_information(definition, wanted)}
+    out = render_definition(reg_id, {**definition, "members": members}, tm)
+    for info in out.get("information", []):
+        for entity in info.get("entities", []):
+            entity["type"] = entity["type"] if isinstance(entity["type"], list) else [entity["type"]]
+    return out
+
+
 def _enqueue(session: Session, row: NgsiCSourceSubscription, data: list[dict[str, Any]], reason: str) -> None:
     body = {"id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}", "type": NOTIFICATION_TYPE,
             "subscriptionId": row.sub_id, "notifiedAt": now_text(), "data": data, "triggerReason": reason}
@@ -188,9 +202,10 @@ def notify_matching(session: Session, processor: ContextProcessor, settings: Any
     tm = _term_map(processor, session, row, settings)
     if tm is None or status(row) != "active":
         return False
-    regs = discovery.run(session, row.tenant, _wanted(row.definition["expanded"], tm))
+    wanted = _wanted(row.definition["expanded"], tm)
+    regs = discovery.run(session, row.tenant, wanted)
     if regs:
-        _enqueue(session, row, [render_definition(r.reg_id, r.definition, tm) for r in regs], "newlyMatching")
+        _enqueue(session, row, [_notified(r.reg_id, r.definition, wanted, tm) for r in regs], "newlyMatching")
     return bool(regs)
 
 
@@ -225,10 +240,10 @@ def registration_changed(session: Session, request: Request, tenant: str, reg_id
         now = after is not None and discovery.matches(reg_id, after, wanted)
         if now:
             assert after is not None
-            _enqueue(session, row, [render_definition(reg_id, after, tm)], "updated" if was else "newlyMatching")
+            _enqueue(session, row, [_notified(reg_id, after, wanted, tm)], "updated" if was else "newlyMatching")
         elif was:
             assert before is not None
-            _enqueue(session, row, [render_definition(reg_id, before, tm)], "noLongerMatching")
+            _enqueue(session, row, [_notified(reg_id, before, wanted, tm)], "noLongerMatching")
 
 
 def periodic_due(session: Session, processor: ContextProcessor, settings: Any) -> int:

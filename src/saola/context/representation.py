@@ -71,6 +71,7 @@ VALUE_MEMBER = {
 
 NGSI_LD = "https://uri.etsi.org/ngsi-ld/"
 LOCATION = NGSI_LD + "location"
+SCOPE = NGSI_LD + "scope"  # the entity's scope, recorded in the attribute history under this IRI
 OBSERVATION_SPACE = NGSI_LD + "observationSpace"
 OPERATION_SPACE = NGSI_LD + "operationSpace"
 DEFAULT_VOCAB = NGSI_LD + "default-context/"

@@ -27,7 +27,7 @@ from saola.context.models import (
     NgsiGeoBox,
     NgsiTenant,
 )
-from saola.context.representation import VALUE_MEMBER, AttributeInstance, StoredEntity, attributes
+from saola.context.representation import SCOPE, VALUE_MEMBER, AttributeInstance, StoredEntity, attributes
 from saola.core.db import queue_event, utcnow
 
 MAX_NUMBER = 1e300
@@ -240,6 +240,12 @@ def _history_rows(
                              "modified_at": now, "time_index": now, "instance": None, "deleted": True})
         if touched:
             changed.append(iri)
+    old_scope, new_scope = (before or {}).get("scope"), (after or {}).get("scope")
+    if old_scope != new_scope:  # the scope's history, for the Temporal API (deletedAt); not an attribute change
+        rows.append({"tenant": tenant, "entity_id": entity_id, "attr_iri": SCOPE, "dataset_id": None,
+                     "instance_id": f"urn:ngsi-ld:{uuid.uuid4()}", "observed_at": None, "modified_at": now,
+                     "time_index": now, "instance": None if new_scope is None else
+                     {"type": "Property", "value": list(new_scope)}, "deleted": new_scope is None})
     return rows, changed
 
 
@@ -262,7 +268,7 @@ def _record_many(session: Session, tenant: str,
             else "ngsi.entity.updated"
         types = (after or before or {}).get("type", [])
         queue_event(session, topic, {"tenant": tenant, "id": entity_id, "types": list(types), "changed": changed,
-                                     "entity": after, "previous": before})
+                                     "entity": after, "previous": before, "at": now.isoformat()})
     if history:
         session.connection().execute(insert(NgsiAttributeHistory.__table__), history)
     return changed_of

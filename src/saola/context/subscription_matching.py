@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -171,6 +171,18 @@ def match_events(session: Session, processor: ContextProcessor, events: list[tup
     return count
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _changed_at(payload: dict[str, Any]) -> datetime | None:
+    """When the change was made (``at`` of :func:`saola.context.store._record_many`); None if not said."""
+    try:
+        return _aware(datetime.fromisoformat(payload["at"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _match_rows(session: Session, processor: ContextProcessor, topic: str, payload: dict[str, Any],
                 rows: list[NgsiSubscription], settings: Any) -> int:
     before, after = payload.get("previous"), payload.get("entity")
@@ -178,11 +190,14 @@ def _match_rows(session: Session, processor: ContextProcessor, topic: str, paylo
     if not entity:
         return 0
     now = utcnow()
+    changed_at = _changed_at(payload)
     count = 0
     for row in rows:
         expanded = row.definition["expanded"]
         if "timeInterval" in expanded or status(row, now) != "active" or not selects(expanded, entity):
             continue
+        if changed_at is not None and _aware(row.created_at) > changed_at:
+            continue  # the change was made before the subscription existed (the matcher ran late)
         if not _fired(expanded, topic, payload.get("changed") or [], before, after):
             continue
         throttling = expanded.get("throttling")

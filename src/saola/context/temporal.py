@@ -21,7 +21,7 @@ from saola.context import store
 from saola.context.errors import BadRequestData
 from saola.context.models import NgsiAttributeHistory, NgsiEntity, NgsiEntityType
 from saola.context.normalize import now_iso
-from saola.context.representation import VALUE_MEMBER, AttributeInstance
+from saola.context.representation import SCOPE, VALUE_MEMBER, AttributeInstance
 
 TIMERELS = ("before", "after", "between")
 TIME_PROPERTIES = ("observedAt", "modifiedAt", "createdAt", "deletedAt")
@@ -210,6 +210,8 @@ def _deletions(
             continue
         kind = kinds.get(key, "Property")
         null: Any = {"@none": NULL} if kind == "LanguageProperty" else [NULL] if kind.startswith("List") else NULL
+        if row.attr_iri == SCOPE:  # a deleted scope is no scope: the empty list (scope is not an Attribute)
+            null = []
         data: AttributeInstance = {"type": kind, VALUE_MEMBER.get(kind, "value"): null}
         if row.dataset_id is not None:
             data["datasetId"] = row.dataset_id

@@ -19,14 +19,26 @@ from saola.context import temporal as service
 from saola.context import temporal_provision as provision
 from saola.context.api import BODY, Text, bool_param, count_header, flag_list, int_param, tenant_known
 from saola.context.errors import BadRequestData, InvalidRequest, ResourceNotFound
-from saola.context.http import JsonBody, Reader, Writer, accepted, answer, existing_tenant, query_context, term_map
+from saola.context.http import (
+    JsonBody,
+    MethodNotAllowed,
+    Reader,
+    Writer,
+    accepted,
+    answer,
+    existing_tenant,
+    problem_response,
+    query_context,
+    term_map,
+)
 from saola.context.jsonld import TermMap
 from saola.context.normalize import check_entity_id, check_name
 from saola.context.temporal_paging import TemporalPage, paginate
 from saola.context.temporal_render import render_temporal
 from saola.core.deps import DbSession
+from saola.core.session_route import SessionRoute
 
-router = APIRouter(prefix="/ngsi-ld/v1/temporal", tags=["ngsi-ld"])
+router = APIRouter(prefix="/ngsi-ld/v1/temporal", tags=["ngsi-ld"], route_class=SessionRoute)
 
 MODES = ("normalized", "temporalValues", "aggregatedValues")
 CORE_MEMBERS = ("id", "type", "scope")
@@ -296,3 +308,17 @@ def delete_instance(
     provision.delete_instance(session, tenant=tenant, entity_id=entity_id, attr=attr_id, instance_id=instance_id,
                             tm=tm)
     return Response(status_code=204)
+
+
+@router.api_route("/entities/{entity_id}/attrs//{instance_id}", methods=["PATCH", "DELETE"], include_in_schema=False)
+def empty_attribute_name(request: Request, entity_id: str, instance_id: str, caller: Writer) -> Response:
+    """``.../attrs//{instanceId}``: the attribute name is missing from the path (otherwise a bare 404 of routing).
+
+    Read as the resource tree of clause 6.2 reads it, ``attrs/{x}`` is the attribute of a temporal entity, which
+    answers only DELETE: a PATCH gets 405 (with ``Allow``), a DELETE 400 BadRequestData, since deleting an attribute
+    instance needs the attribute's name (clause 5.6.15).
+    """
+    if request.method == "PATCH":
+        return problem_response(MethodNotAllowed("PATCH needs .../attrs/{attrId}/{instanceId}: the attribute name "
+                                                 "is missing from the path"), {"Allow": "DELETE"})
+    raise BadRequestData("The attribute name is missing from the path (.../attrs/{attrId}/{instanceId})")
