@@ -57,6 +57,7 @@ OPENAPI_TAGS = [
 # Packages that mount themselves: each wiring module has ``include_routers(app)`` and
 # ``async start(app) -> stop`` (an async callable the lifespan awaits at shutdown, in reverse order).
 FEATURE_WIRINGS = (
+    "saola.core.sqlite_wal",  # SQLite: the write-ahead log checkpointed and truncated past a size
     "saola.rules.alerts_wiring",  # alerts: /api/v1/alerts, console pages, escalation and notifications
     "saola.rules.wiring",  # rules as data: /api/v1/rules, console pages
     "saola.rules.engine_wiring",  # the rule engine on the change-event stream, "no data" checks

@@ -255,6 +255,12 @@ class Settings(BaseSettings):
     devices_rollup_retention_days_1h: int = Field(
         0, ge=0, le=100_000, description="Days of 1-hour device measure rollups kept; 0 keeps them forever.",
     )
+    sqlite_wal_checkpoint_mb: int = Field(
+        64, ge=0, le=1_000_000,
+        description="SQLite only: when the write-ahead log (`<database>-wal`) grows past this many MiB, `saola serve` "
+        "checkpoints it and truncates it (checked every 10 s; 0 turns this off). Under constant concurrent reads "
+        "SQLite's own checkpoints never get to restart the log, which then grows without bound.",
+    )
     mqtt_ingest: Literal["auto", "on", "off"] = Field(
         "auto",
         description="MQTT ingestion inside `saola serve`: `auto` runs it when the broker (`mqtt_url`, else "
