@@ -191,6 +191,17 @@ def test_replace_and_merge_entity(ngsi: Ngsi) -> None:
     assert ngsi.patch("/entities/urn:ngsi-ld:Building:none", json={"colour": {"value": 1}}).status_code == 404
 
 
+def test_merge_replaces_the_scope_and_the_null_removes_it(ngsi: Ngsi) -> None:
+    ngsi.create(building() | {"scope": "/Bac_Ninh/Kinh_Bac"})
+    url = "/entities/urn:ngsi-ld:Building:b1"
+    assert ngsi.patch(url, json={"scope": ["/Bac_Ninh/Vo_Cuong", "/Bac_Ninh"]}).status_code == 204
+    assert ngsi.get(url).json()["scope"] == ["/Bac_Ninh/Vo_Cuong", "/Bac_Ninh"]
+    assert ngsi.patch(url, json={"scope": "not a scope!"}).status_code == 400
+    assert ngsi.get(url).json()["scope"] == ["/Bac_Ninh/Vo_Cuong", "/Bac_Ninh"]  # the bad merge changed nothing
+    assert ngsi.patch(url, json={"scope": "urn:ngsi-ld:null"}).status_code == 204
+    assert "scope" not in ngsi.get(url).json()
+
+
 def test_pick_omit_and_attrs_project_the_answer(ngsi: Ngsi) -> None:
     ngsi.create(building())
     picked = ngsi.get("/entities/urn:ngsi-ld:Building:b1?pick=id,height").json()

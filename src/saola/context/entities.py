@@ -16,12 +16,14 @@ from saola.context.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from saola.context.jsonld import TermMap
 from saola.context.models import NgsiEntity
 from saola.context.normalize import (
+    NGSI_NULL,
     check_entity_id,
     delete_instance,
     now_iso,
     parse_attribute,
     parse_attributes,
     parse_entity,
+    parse_scopes,
     parse_types,
     split_deletions,
     stamp,
@@ -107,6 +109,11 @@ def merge_into(current: StoredEntity, body: dict[str, Any], tm: TermMap) -> Stor
     types = body.get("type", body.get("@type"))
     if types is not None:
         entity["type"] = list(dict.fromkeys([*entity.get("type", []), *parse_types(types, tm)]))
+    if "scope" in body:  # replaced by the one sent; the NGSI-LD Null removes it
+        if body["scope"] == NGSI_NULL or body["scope"] == [NGSI_NULL]:
+            entity.pop("scope", None)
+        else:
+            entity["scope"] = parse_scopes(body["scope"])
     kept, deletions = split_deletions(body, tm)
     parsed = parse_attributes(kept, tm)
     for iri, dataset_id in deletions.items():
