@@ -328,7 +328,7 @@ def run_query(session: Session, *, tenant: str, query: EntityQuery) -> tuple[lis
         return page, total
     matched = 0
     page = []
-    for data in _stream(session, conditions):
+    for data in _stream(session, conditions, first_chunk=query.offset + query.limit + 10):
         if not exact(data):
             continue
         if query.offset <= matched < query.offset + query.limit:
@@ -339,13 +339,21 @@ def run_query(session: Session, *, tenant: str, query: EntityQuery) -> tuple[lis
     return page, matched if query.count else None
 
 
-def _stream(session: Session, conditions: list[ColumnElement[bool]]) -> Iterator[StoredEntity]:
+def _stream(session: Session, conditions: list[ColumnElement[bool]], *, first_chunk: int = 500,
+            chunk: int = 500) -> Iterator[StoredEntity]:
+    """The candidates' documents in primary-key order, read in chunks: a first one about the size of
+    the page (most pages fill from it: each row read is a JSON document to decode), then doubling
+    up to ``chunk``."""
     last = 0
+    size = max(1, min(first_chunk, chunk))
     while True:
         rows = session.execute(select(NgsiEntity.id, NgsiEntity.data).where(*conditions, NgsiEntity.id > last)
-                               .order_by(NgsiEntity.id).limit(500)).all()
+                               .order_by(NgsiEntity.id).limit(size)).all()
         if not rows:
             return
         for _pk, data in rows:
             yield data
+        if len(rows) < size:
+            return
         last = rows[-1][0]
+        size = min(size * 2, chunk)
