@@ -71,8 +71,9 @@ class NgsiEntityType(Base):
 class NgsiAttributeValue(Base):
     __tablename__ = "ngsi_attribute_values"
     __table_args__ = (
-        Index("ix_ngsi_attribute_values_num", "tenant", "attr_iri", "num_value"),
-        Index("ix_ngsi_attribute_values_text", "tenant", "attr_iri", "text_value"),
+        # entity_pk last: a q pre-filter reads its candidates from the index alone, in entity order (0019)
+        Index("ix_ngsi_attribute_values_num_entity", "tenant", "attr_iri", "num_value", "entity_pk"),
+        Index("ix_ngsi_attribute_values_text_entity", "tenant", "attr_iri", "text_value", "entity_pk"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Integer, any_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from saola.context import geo, query_language
@@ -223,7 +223,23 @@ def _selector_matches(selector: tuple[TypeNode | None, list[str] | None, re.Patt
     return pattern is None or ids is not None or pattern.search(entity["id"]) is not None
 
 
-def _hint_condition(hint: query_language.Hint, tenant: str) -> ColumnElement[bool] | None:
+def _among(entity_pk: Any, where: list[ColumnElement[bool]], postgresql: bool) -> ColumnElement[bool]:
+    """The entity's primary key is one of the ``entity_pk`` values of the rows meeting ``where``.
+
+    On PostgreSQL as ``id = ANY((SELECT array_agg(entity_pk) ...))``: the candidates are gathered
+    first and the primary-key index is then read in order, so ``ORDER BY id LIMIT n`` stops after n;
+    ``id IN (...)`` made it join and sort every candidate (a thousand of a million entities for a
+    page of 20: 150 ms against 21 ms, and ~1 ms with the covering value index of migration 0019;
+    EXPLAIN ANALYZE on the bench/context_bench.py database). SQLite already reads an IN list in order.
+    """
+    if postgresql:
+        # (the cast makes it ANY(array expression), not ANY(subquery), which would compare with each row)
+        return NgsiEntity.id == any_(cast(select(func.array_agg(entity_pk)).where(*where).scalar_subquery(),
+                                          ARRAY(Integer)))
+    return NgsiEntity.id.in_(select(entity_pk).where(*where))
+
+
+def _hint_condition(hint: query_language.Hint, tenant: str, postgresql: bool = False) -> ColumnElement[bool] | None:
     base = [NgsiAttributeValue.tenant == tenant, NgsiAttributeValue.attr_iri == hint.attr_iri]
     value_conditions: list[ColumnElement[bool]] = []
     values = hint.value if hint.op == "in" else (hint.value,)
@@ -249,13 +265,13 @@ def _hint_condition(hint: query_language.Hint, tenant: str) -> ColumnElement[boo
         value_conditions.append(operators[hint.op])
     if value_conditions:
         base.append(or_(*value_conditions))
-    return NgsiEntity.id.in_(select(NgsiAttributeValue.entity_pk).where(*base))
+    return _among(NgsiAttributeValue.entity_pk, base, postgresql)
 
 
 _HINT_RANK = {"==": 0, "in": 0, "range": 1, ">": 2, ">=": 2, "<": 2, "<=": 2, "exists": 3}
 
 
-def _conditions(query: EntityQuery, tenant: str) -> list[ColumnElement[bool]]:
+def _conditions(query: EntityQuery, tenant: str, postgresql: bool = False) -> list[ColumnElement[bool]]:
     assert query.tm is not None
     conditions: list[ColumnElement[bool]] = [NgsiEntity.tenant == tenant]
     if query.types is not None:
@@ -275,7 +291,7 @@ def _conditions(query: EntityQuery, tenant: str) -> list[ColumnElement[bool]]:
     if query.q is not None:
         hints = sorted(query_language.sql_hints(query.q, query.tm.expand), key=lambda h: _HINT_RANK.get(h.op, 3))
         for hint in hints:
-            condition = _hint_condition(hint, tenant)
+            condition = _hint_condition(hint, tenant, postgresql)
             if condition is not None:
                 conditions.append(condition)
                 break
@@ -284,7 +300,7 @@ def _conditions(query: EntityQuery, tenant: str) -> list[ColumnElement[bool]]:
         geo_conditions = [NgsiGeoBox.attr_iri == query.geo.geoproperty]
         if box is not None:
             geo_conditions.append(BoxOverlaps(*box))  # GiST on PostgreSQL, see models.BoxOverlaps
-        conditions.append(NgsiEntity.id.in_(select(NgsiGeoBox.entity_pk).where(*geo_conditions)))
+        conditions.append(_among(NgsiGeoBox.entity_pk, geo_conditions, postgresql))
     return conditions
 
 
@@ -316,7 +332,7 @@ def _exact_filter(query: EntityQuery) -> Callable[[StoredEntity], bool] | None:
 
 def run_query(session: Session, *, tenant: str, query: EntityQuery) -> tuple[list[StoredEntity], int | None]:
     """The page of matching entities (stored form) and, with ``count``, the total."""
-    conditions = _conditions(query, tenant)
+    conditions = _conditions(query, tenant, session.get_bind().dialect.name == "postgresql")
     exact = _exact_filter(query)
     if exact is None:
         total = session.scalar(select(func.count(NgsiEntity.id)).where(*conditions)) if query.count else None
