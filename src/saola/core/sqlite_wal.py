@@ -5,14 +5,16 @@ reader is using it. A server with requests always in flight never gives it that 
 grows without bound: 19.6 GB of WAL beside a 3.1 GB database while `bench/context_bench.py` loaded a
 million entities, every read slower for it. Every 10 s, when the log has passed
 ``SAOLA_SQLITE_WAL_CHECKPOINT_MB``, this job runs ``PRAGMA wal_checkpoint(TRUNCATE)``, which waits
-(SQLite's busy timeout) for the readers of the moment to finish, copies the log into the database
-and empties it. This process's request writers queue behind it on the writer lock
-(:func:`saola.core.db.writer_lock`) meanwhile. PostgreSQL needs none of this.
+up to a second for the readers of the moment to finish, copies the log into the database and
+empties it; under reads that never pause it may not get there, and tries again 10 s later. This
+process's request writers queue behind it on the writer lock (:func:`saola.core.db.writer_lock`)
+meanwhile. PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -24,14 +26,17 @@ from saola.core.periodic import PeriodicJob
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 10.0
+WAIT_SECONDS = 1.0  # how long a checkpoint may wait for readers (holding the write lock meanwhile)
 
 
 class WalCheckpointer(PeriodicJob):
     name = "SQLite WAL checkpoint"
 
-    def __init__(self, engine: Engine, *, limit_bytes: int, interval_seconds: float = CHECK_SECONDS) -> None:
+    def __init__(self, engine: Engine, *, limit_bytes: int, interval_seconds: float = CHECK_SECONDS,
+                 wait_seconds: float = WAIT_SECONDS) -> None:
         super().__init__(interval_seconds=interval_seconds, first_delay_seconds=interval_seconds)
         self.engine = engine
+        self.wait_seconds = wait_seconds
         self.limit_bytes = limit_bytes
         self.wal = Path(f"{engine.url.database}-wal")
         self.checkpoints = 0
@@ -49,10 +54,14 @@ class WalCheckpointer(PeriodicJob):
             return False
         lock = writer_lock(self.engine)
         had_lock = lock.acquire(timeout=WRITER_WAIT_SECONDS)
+        # Its own connection, with a short busy timeout: while it waits for the readers of the moment it
+        # holds the write lock, and writers (of other processes too) must not wait on it for long. Not
+        # emptied this time, it tries again at the next check.
+        conn = sqlite3.connect(str(self.engine.url.database), timeout=self.wait_seconds, isolation_level=None)
         try:
-            with self.engine.connect() as conn:
-                busy, frames, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+            busy, frames, done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
+            conn.close()
             if had_lock:
                 lock.release()
         emptied = not busy
