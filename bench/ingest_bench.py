@@ -1,11 +1,11 @@
 """End-to-end MQTT ingestion: simulated devices → Mosquitto → ``saola ingest`` → the database.
 
 For each backend (a fresh SQLite file or PostgreSQL database, migrated, ``--devices`` devices
-provisioned in one service group) one ``saola ingest`` process runs, and publisher processes (gmqtt,
-QoS 1, devices taken round-robin) send 3-measure IoT Agent JSON messages whose ``TimeInstant`` is the
-moment of publishing, at each rate of ``--rates`` for ``--step-seconds``. Per step it reports the
-messages/s and measures/s stored while publishing, the backlog left and how long it took to drain,
-the end-to-end lag p50/p99 (history row ``modified_at``, the moment the worker's batch is written,
+provisioned in one service group) one ``saola ingest`` process runs, and publisher processes (lean,
+``saola.devices.mqtt_wire``, QoS 1, devices taken round-robin) send 3-measure IoT Agent JSON messages
+whose ``TimeInstant`` is the moment of publishing, at each rate of ``--rates`` for ``--step-seconds``.
+Per step it reports the messages/s and measures/s stored while publishing, the backlog left and how long it took
+to drain, the end-to-end lag p50/p99 (history row ``modified_at``, the moment the worker's batch is written,
 minus ``observedAt``, the moment of publishing) and the CPU used by the worker, the broker, the
 database backends of this run (PostgreSQL; SQLite works inside the worker) and the publishers, in
 percent of one core. A step that leaves a backlog it cannot drain ends the run for that backend.
@@ -48,43 +48,43 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def publish_step(key: str, devices: list[str], rate: float, seconds: float, result: mp.Queue) -> None:  # type: ignore[type-arg]
-    """Publish at ``rate`` msg/s for ``seconds`` (QoS 1, within the broker's Receive Maximum)."""
+    """Publish at ``rate`` msg/s for ``seconds`` (QoS 1, within the broker's Receive Maximum).
+
+    A lean load generator (saola.devices.mqtt_wire's packets, the messages due every millisecond or so
+    written in one go): real devices do not share the ingest machine's cores, so the publishers here
+    should take as little of them as possible (gmqtt, used before 2026-11-25: ~29 % of a core for
+    10,000 msg/s; this one's CPU is in the table)."""
 
     async def run() -> None:
-        from gmqtt import Client
+        from saola.devices import mqtt_wire
 
-        client = Client(f"bench-dev-{uuid.uuid4().hex[:8]}")
-        acked, room = [0], asyncio.Event()
-        await client.connect(HOST, PORT)
-        handler = client._package_handler
-        original = handler._handle_puback_packet
-
-        def counting(cmd: int, packet: bytes) -> None:
-            original(cmd, packet)
-            acked[0] += 1
-            room.set()
-
-        handler._handle_puback_packet = counting
-        window = max(1, client._connection._protocol.id_generator._max - 1)
+        conn = await mqtt_wire.connect(HOST, PORT, client_id=f"bench-dev-{uuid.uuid4().hex[:8]}",
+                                       on_publish=lambda _c, _r: None, clean_start=True)
+        window = max(1, min(conn.server_receive_maximum, 65535) - 1)
+        topics = [f"/{key}/{device}/attrs" for device in devices]
         began = time.perf_counter()
         total = int(rate * seconds)
         cpu0 = time.process_time()
-        for i in range(total):
-            due = began + i / rate
-            if (ahead := due - time.perf_counter()) > 0.002:
-                await asyncio.sleep(ahead)
-            while i - acked[0] >= window:
-                room.clear()
-                await room.wait()
+        sent = 0
+        while sent < total:
+            due = min(total, int((time.perf_counter() - began) * rate) + 1)
+            room = window - (sent - conn.published_acked)
+            count = min(due - sent, room)
+            if count <= 0:
+                await asyncio.sleep(0.001 if room > 0 else 0.0005)
+                continue
             stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            body = json.dumps({"t": 20 + i % 15, "h": 40 + i % 30, "p": 1000 + i % 20, "TimeInstant": stamp})
-            client.publish(f"/{key}/{devices[i % len(devices)]}/attrs", body, qos=1)
+            conn.publish_many([(topics[i % len(topics)], (f'{{"t": {20 + i % 15}, "h": {40 + i % 30}, '
+                                                          f'"p": {1000 + i % 20}, "TimeInstant": "{stamp}"}}').encode())
+                               for i in range(sent, sent + count)])
+            sent += count
+            await asyncio.sleep(0)
         elapsed = time.perf_counter() - began
         deadline = time.perf_counter() + 30
-        while acked[0] < total and time.perf_counter() < deadline:
+        while conn.published_acked < total and time.perf_counter() < deadline:
             await asyncio.sleep(0.01)
         result.put((total, elapsed, time.process_time() - cpu0))
-        await client.disconnect()
+        await conn.disconnect()
 
     asyncio.run(run())
 
@@ -286,8 +286,10 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Run:
         log_path = workdir / f"ingest-{backend}.log"
         saola = str(Path(sys.executable).with_name("saola"))
         with open(log_path, "w") as log:
+            concurrency = ["--store-concurrency", str(args.store_concurrency)] if args.store_concurrency else []
             workers = [subprocess.Popen([saola, "ingest", "--report-every", "0", "--client-id",
-                                         f"bench-ingest-{n}-{uuid.uuid4().hex[:6]}"], env=env, stdout=log, stderr=log)
+                                         f"bench-ingest-{n}-{uuid.uuid4().hex[:6]}", *concurrency], env=env,
+                                        stdout=log, stderr=log)
                        for n in range(args.workers)]
         try:
             time.sleep(4)  # start-up and subscriptions
@@ -315,15 +317,20 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> Run:
 
 def report(runs: list[Run], mqtt_rate: float, args: argparse.Namespace) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = (f"bench/ingest_bench.py --rates {','.join(map(str, args.rates))} --step-seconds {args.step_seconds:g} "
+               f"--workers {args.workers} --batch-size {args.batch_size}"
+               + (f" --store-concurrency {args.store_concurrency}" if args.store_concurrency else ""))
+    stored_at_once = args.store_concurrency or "by default 2 (PostgreSQL) or 1 (SQLite)"
     lines = [f"## MQTT ingestion: devices → Mosquitto → `saola ingest` → database — {when}", "",
-             f"`bench/ingest_bench.py --rates {','.join(map(str, args.rates))} --step-seconds {args.step_seconds:g} "
-             f"--workers {args.workers} --batch-size {args.batch_size}` "
+             f"`{command}` "
              f"on {platform.node()} ({os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}) "
              f"(shared with other work); everything on this machine: Mosquitto 2, {args.workers} `saola ingest` "
-             "process(es) (gmqtt, "
-             f"MQTT v5, QoS 1, batches of ≤{args.batch_size} messages / 50 ms, acknowledged after storing), "
+             "process(es) (saola.devices.mqtt_wire, "
+             f"MQTT v5, QoS 1, {stored_at_once} batch(es) stored at once, batches of ≤{args.batch_size} "
+             "messages / 50 ms, acknowledged after storing), "
              "publisher processes "
-             f"(gmqtt, QoS 1) for {runs[0].devices if runs else 0} devices, 3 measures a message. CPU in % of one core "
+             f"(lean, saola.devices.mqtt_wire, QoS 1) for {runs[0].devices if runs else 0} devices, 3 measures a "
+             "message. CPU in % of one core "
              "(200 % = the whole machine); load = the machine's 1-minute load average at the end of the step, "
              "other engineers' work included; lag = stored (history `modified_at`, when the batch is written) − "
              "published (`TimeInstant`).", "",
@@ -365,6 +372,8 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=5000, help="SAOLA_MQTT_BATCH_SIZE of the workers")
     parser.add_argument("--workers", type=int, default=1, help="`saola ingest` processes sharing the subscription")
+    parser.add_argument("--store-concurrency", type=int, default=None,
+                        help="`saola ingest --store-concurrency` (default: the worker's, 2 on PostgreSQL)")
     parser.add_argument("--pg-url", default=os.environ.get("SAOLA_BENCH_DATABASE_URL")
                         or os.environ.get("SAOLA_TEST_DATABASE_URL")
                         or "postgresql+psycopg://postgres@127.0.0.1:5432/test")

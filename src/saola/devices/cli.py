@@ -29,6 +29,9 @@ def ingest_command(
     group: Annotated[str | None, typer.Option(help="Shared subscription group (default: SAOLA_MQTT_SHARED_GROUP)")]
     = None,
     report_every: Annotated[float, typer.Option(help="Seconds between two counter lines in the log (0: none)")] = 60.0,
+    store_concurrency: Annotated[int | None, typer.Option(
+        min=1, max=8, help="Batches stored at once, each in its own transaction (default: 2 on PostgreSQL, 1 on "
+                           "SQLite)")] = None,
 ) -> None:
     """Run the MQTT ingest worker (subscribe, store, acknowledge; send device commands) until stopped."""
     from saola.core.logs import configure_logging
@@ -50,10 +53,11 @@ def ingest_command(
     except EventBusUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    runner(_run(settings, client_id, report_every, bus))
+    runner(_run(settings, client_id, report_every, bus, store_concurrency))
 
 
-async def _run(settings: object, client_id: str | None, report_every: float, bus: EventBus) -> None:
+async def _run(settings: object, client_id: str | None, report_every: float, bus: EventBus,
+               store_concurrency: int | None = None) -> None:
     from saola.core.db import make_engine, make_session_factory
     from saola.core.settings import Settings
     from saola.devices.mqtt_worker import MqttWorker
@@ -61,7 +65,7 @@ async def _run(settings: object, client_id: str | None, report_every: float, bus
     assert isinstance(settings, Settings)
     engine = make_engine(settings.effective_database_url)
     worker = MqttWorker(settings=settings, session_factory=make_session_factory(engine), event_bus=bus,
-                        client_id=client_id, role="ingest")
+                        client_id=client_id, role="ingest", store_concurrency=store_concurrency)
     stop = stop_on_signals()
     await worker.start(wait_connected=False)
     log.info("saola ingest started", extra={"client_id": worker.client_id, "broker": worker.status()["broker"],

@@ -80,7 +80,7 @@ def _load(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str],
     for tenant, entity_id in keys:
         by_tenant[tenant].append(entity_id)
     found: dict[tuple[str, str], tuple[int, StoredEntity]] = {}
-    for tenant, ids in by_tenant.items():
+    for tenant, ids in sorted(by_tenant.items()):  # one lock order for every batch (stored two at once)
         if conn.dialect.name == "postgresql":
             found.update({(tenant, r.entity_id): (r.id, r.data) for r in pg_bulk.load_entities(conn, tenant, ids)})
             continue
@@ -212,6 +212,29 @@ def _write_documents(session: Session, conn: Connection, by_entity: dict[tuple[s
     _rewrite_values(conn, side)
 
 
+_SAME = object()
+
+
+def _plain_number(instance: dict[str, Any]) -> float | None:
+    value = instance.get("value")
+    kind = type(value)
+    if (kind is float or kind is int) and instance.get("type") == "Property" and abs(value) <= store.MAX_NUMBER:
+        return float(value)
+    return None
+
+
+def _number_change(before: list[dict[str, Any]] | None, after: list[dict[str, Any]]) -> float | object | None:
+    """The common case of a device measure: one Property instance holding a number before and after. Its
+    value-index rows (``store.value_rows``: the attribute's row and one number row) stay in place:
+    :data:`_SAME` when the number did not change, else the new number. None: any other case."""
+    if not before or len(before) != 1 or len(after) != 1:
+        return None
+    old, new = _plain_number(before[0]), _plain_number(after[0])
+    if old is None or new is None:
+        return None
+    return _SAME if old == new else new
+
+
 def _rewrite_values(conn: Connection, side: list[tuple[int, str, StoredEntity, StoredEntity, list[str]]]) -> None:
     """Bring the value-index rows of the changed attributes in step with the new documents.
 
@@ -223,6 +246,11 @@ def _rewrite_values(conn: Connection, side: list[tuple[int, str, StoredEntity, S
     fresh: list[dict[str, Any]] = []
     for pk, tenant, before, after, changed in side:
         for iri in changed:
+            fast = _number_change(before.get(iri), after[iri])
+            if fast is not None:  # what the general comparison below finds, for the common case
+                if fast is not _SAME:
+                    in_place.append({"pk": pk, "iri": iri, "num": fast, "txt": None, "kind": "Property"})
+                continue
             old = store.value_rows(pk, tenant, {iri: before[iri]}) if iri in before else []
             new = store.value_rows(pk, tenant, {iri: after[iri]})
             if old == new:

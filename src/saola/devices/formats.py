@@ -48,6 +48,10 @@ def parse_time(text: Any) -> datetime:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise MalformedPayload(f"TimeInstant {text!r} is not an ISO 8601 date-time") from None
+    if moment.tzinfo is UTC:  # the common ``...Z``: already UTC
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            raise MalformedPayload(f"TimeInstant {text!r} is not between the years {MIN_YEAR} and {MAX_YEAR}")
+        return moment
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
     try:
         moment = moment.astimezone(UTC)
@@ -75,10 +79,17 @@ def _text(payload: bytes) -> str:
 KEY_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f<>\"'=;()\\|#+/]")
 
 
+_GOOD_KEYS: set[str] = set()  # devices send the same few keys again and again: checked once
+
+
 def _check_key(key: str) -> str:
+    if key in _GOOD_KEYS:
+        return key
     if not key or len(key) > MAX_KEY or KEY_FORBIDDEN.search(key) or key.startswith("@"):
         raise MalformedPayload(f"{key[:40]!r} is not a valid attribute name (1-{MAX_KEY} characters, no spaces, "
                                "quotes, brackets or control characters)")
+    if len(_GOOD_KEYS) < 10_000:
+        _GOOD_KEYS.add(key)
     return key
 
 
@@ -100,11 +111,15 @@ def _json_reading(item: Any) -> Reading:
         raise MalformedPayload("A JSON measure is an object of attribute: value pairs")
     observed = None
     values: dict[str, Any] = {}
+    good = _GOOD_KEYS
     for key, value in item.items():
         if key == TIME_INSTANT:
             observed = parse_time(value)
             continue
-        values[_check_key(key)] = _finite(value)
+        if key not in good:
+            _check_key(key)
+        kind = type(value)  # the common plain values checked inline, the rest by _finite
+        values[key] = value if kind is int or (kind is float and math.isfinite(value)) else _finite(value)
     if not values:
         raise MalformedPayload("The measure holds no attribute")
     return Reading(values, observed)

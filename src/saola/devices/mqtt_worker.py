@@ -1,17 +1,18 @@
 """The MQTT transport: the ingest worker that subscribes to the IoT Agent topics and stores what arrives.
 
-One :class:`MqttWorker` holds one MQTT v5 connection (client gmqtt) with a persistent session
+One :class:`MqttWorker` holds one MQTT v5 connection (:mod:`saola.devices.mqtt_wire`) with a persistent session
 (``clean_start`` off, ``mqtt_session_expiry_seconds``) and QoS 1 shared subscriptions
 ``$share/<mqtt_shared_group>/...`` to the topics of :mod:`saola.devices.mqtt_topics`, so several
 workers (``saola ingest`` processes, or the app) split the devices' messages.
 
 Delivery guarantees:
 
-* **at-least-once, acknowledged after storing**: gmqtt runs without optimistic acknowledgement, so
-  the PUBACK of a message is sent only when its batch was stored (or the message was rejected);
-  :meth:`Ingestor.store` de-duplicates what the broker sends again.
+* **at-least-once, acknowledged after storing**: the PUBACK of a message is sent only when its batch
+  was stored (or the message was rejected); :meth:`Ingestor.store` de-duplicates what the broker sends
+  again. A PUBACK goes on the connection that received the message; after a reconnection the broker
+  sends the unacknowledged ones again (stored once).
 * **batches**: messages are grouped up to ``mqtt_batch_size`` or ``mqtt_batch_ms`` and stored in one
-  transaction in a thread (one batch at a time; the next one fills meanwhile).
+  transaction in a thread; the next one fills meanwhile.
 * **database outage**: on :class:`StoreUnavailable` the batch is kept and retried with capped backoff
   (0.2 s … 5 s). Messages keep arriving into memory until ``mqtt_max_inflight`` are unacknowledged
   (the MQTT v5 Receive Maximum we announce): then the broker holds the rest back (backpressure), in
@@ -25,11 +26,15 @@ Delivery guarantees:
 Device answers on ``/cmdexe`` go through the same batches (:func:`saola.devices.commands.record_answers`);
 the worker also publishes due downlink commands (:func:`saola.devices.commands.send_due`).
 
-Client chosen by measurement (``bench/mqtt_clients.py``, local Mosquitto 2, QoS 1, manual
-acknowledgement, 30,000 3-measure messages, shared 2-core machine, 2026-11-24): receiving with a
-gmqtt publisher, paho-mqtt 2.2 11,374–14,404 msg/s (the subscriber is the limit) vs gmqtt 0.8
-20,979–25,634 msg/s (the publisher is the limit); publishing, paho 3,093–4,512 msg/s vs gmqtt
-9,991–23,410 msg/s. gmqtt is about twice as fast on the receiving side, which bounds ingestion.
+Receiving: :mod:`saola.devices.mqtt_wire`, a purpose-written MQTT v5 connection that hands over the
+PUBLISH packets of each socket read as one list and writes the PUBACKs of a stored batch in one write
+(why, with the measurements, in its docstring); gmqtt, used before, spent ~50 µs of the event loop per
+message. Messages are parsed (topic, payload) in the store thread, in bulk, not in the event loop.
+
+Pipelining: up to ``store_concurrency`` batches are stored at once (2 on PostgreSQL, each in its own
+transaction and thread), so one batch's parsing and history ``COPY`` run while the previous one holds
+its entity rows; the entity rows are locked in id order and a late measure never overwrites a newer
+value (``observedAt``), so the two transactions cannot lose each other's writes or deadlock.
 """
 
 from __future__ import annotations
@@ -48,18 +53,16 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from gmqtt import Client
 from sqlalchemy.orm import Session, sessionmaker
 
 from saola.core.db import utcnow
 from saola.core.events import EventBus
 from saola.core.settings import Settings
-from saola.devices import commands, mqtt_topics
+from saola.devices import commands, mqtt_topics, mqtt_wire
 from saola.devices.errors import StoreUnavailable
 from saola.devices.ingest import Ingestor, Message, Outcome
 
 log = logging.getLogger("saola.devices.mqtt")
-logging.getLogger("gmqtt").setLevel(logging.WARNING)  # it logs every (re)subscription and connection at INFO
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 BACKOFF_START, BACKOFF_CAP = 0.2, 5.0
 SPLIT_AFTER = 2  # unexpected failures of a batch before it is split in halves
@@ -75,13 +78,17 @@ class Answer:
     format: str | None
 
 
-@dataclass
 class Pending:
-    """A message received and not yet acknowledged, with the future its PUBACK waits on."""
+    """A message received and not yet acknowledged: what to store, and where its PUBACK goes."""
 
-    item: Message | Answer
-    done: asyncio.Future[int]
-    arrived: float  # monotonic
+    __slots__ = ("arrived", "conn", "item", "packet_id")
+
+    def __init__(self, item: Message | Answer, conn: mqtt_wire.MqttConnection | None, packet_id: int,
+                 arrived: float) -> None:
+        self.item = item
+        self.conn = conn
+        self.packet_id = packet_id
+        self.arrived = arrived  # monotonic
 
 
 @dataclass
@@ -160,7 +167,7 @@ class MqttWorker:
 
     def __init__(self, *, settings: Settings, session_factory: sessionmaker[Session], event_bus: EventBus | None = None,
                  client_id: str | None = None, role: str = "ingest", ingestor: Ingestor | None = None,
-                 send_commands: bool = True) -> None:
+                 send_commands: bool = True, store_concurrency: int | None = None) -> None:
         self.settings = settings
         self.factory = session_factory
         self.bus = event_bus
@@ -168,40 +175,22 @@ class MqttWorker:
         self.broker = BrokerConfig.of(settings)
         self.client_id = client_id or settings.mqtt_client_id or default_client_id(role)
         self.send_commands = send_commands
+        if store_concurrency is None:  # SQLite has one writer: a second transaction would only wait for it
+            bind = session_factory.kw.get("bind")
+            store_concurrency = 2 if bind is not None and bind.dialect.name == "postgresql" else 1
+        self.store_concurrency = max(1, store_concurrency)
         self.stats = Stats()
         self.queue: list[Pending] = []
         self.has_work = asyncio.Event()
         self.command_wake = asyncio.Event()
-        self.client: Client | None = None
+        self.client: mqtt_wire.MqttConnection | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self.storing: set[asyncio.Task[None]] = set()
         self.in_store = 0
+        self.topics: dict[str, mqtt_topics.Topic | None] = {}  # a device's topic repeats: parsed once
         self.on_rejected: Callable[[Message | Answer, str], None] | None = None  # tests and tools may watch
 
     # --- connection -----------------------------------------------------------------------------
-
-    def _new_client(self) -> Client:
-        client = Client(self.client_id, clean_session=False, optimistic_acknowledgement=False,
-                        session_expiry_interval=self.settings.mqtt_session_expiry_seconds,
-                        receive_maximum=self.settings.mqtt_max_inflight)
-        if self.broker.username:
-            client.set_auth_credentials(self.broker.username, self.broker.password)
-        client.on_message = self._on_message
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        return client
-
-    def _on_connect(self, client: Client, _flags: int, _rc: int, _properties: Any) -> None:
-        self.stats.connected = True
-        for topic in mqtt_topics.subscriptions(self.settings.mqtt_shared_group):
-            client.subscribe(topic, qos=1)
-        log.info("MQTT ingest connected", extra={"broker": f"{self.broker.host}:{self.broker.port}",
-                                                 "client_id": self.client_id,
-                                                 "group": self.settings.mqtt_shared_group or None})
-
-    def _on_disconnect(self, _client: Client, _packet: Any, _exc: Any = None) -> None:
-        if self.stats.connected:
-            log.warning("MQTT ingest disconnected; reconnecting", extra={"client_id": self.client_id})
-        self.stats.connected = False
 
     async def start(self, *, wait_connected: bool = True) -> None:
         """Connect (retrying in the background when the broker is not there yet) and start the loops."""
@@ -216,61 +205,94 @@ class MqttWorker:
                 await asyncio.sleep(0.02)
 
     async def _connect_loop(self) -> None:
+        """Connect, subscribe, wait until the connection is lost, again; with capped backoff."""
         delay = BACKOFF_START
-        while self.client is None:
-            client = self._new_client()
+        where = f"{self.broker.host}:{self.broker.port}"
+        while True:
             try:
-                await client.connect(self.broker.host, self.broker.port, ssl=self.broker.tls or False, keepalive=30)
-            except Exception as exc:
+                conn = await mqtt_wire.connect(
+                    self.broker.host, self.broker.port, client_id=self.client_id, on_publish=self._on_publishes,
+                    tls=self.broker.tls, username=self.broker.username, password=self.broker.password,
+                    clean_start=False, session_expiry=self.settings.mqtt_session_expiry_seconds,
+                    receive_maximum=self.settings.mqtt_max_inflight, keepalive=30)
+                try:
+                    codes = await conn.subscribe(mqtt_topics.subscriptions(self.settings.mqtt_shared_group), qos=1)
+                except BaseException:
+                    await conn.disconnect()
+                    raise
+                if any(code >= 0x80 for code in codes):
+                    log.error("the MQTT broker refused some subscriptions",
+                              extra={"broker": where, "reason_codes": [f"0x{c:02x}" for c in codes]})
+            except (OSError, mqtt_wire.MqttError, TimeoutError) as exc:
                 log.warning("MQTT broker not reachable; retrying", extra={
-                    "broker": f"{self.broker.host}:{self.broker.port}", "error": str(exc)[:200], "retry_in": delay})
+                    "broker": where, "error": str(exc)[:200] or type(exc).__name__, "retry_in": delay})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
                 continue
-            self.client = client
+            delay = BACKOFF_START
+            self.client = conn
+            self.stats.connected = True
+            log.info("MQTT ingest connected", extra={"broker": where, "client_id": self.client_id,
+                                                     "group": self.settings.mqtt_shared_group or None})
+            try:
+                await conn.closed
+            finally:
+                self.client = None
+                self.stats.connected = False
+            log.warning("MQTT ingest disconnected; reconnecting", extra={"client_id": self.client_id})
 
     async def stop(self) -> None:
         """Stop storing and disconnect. Messages not yet stored are not acknowledged: the broker keeps
         them in this worker's session (or gives them to another member of the group)."""
-        for task in self.tasks:
+        client, self.client = self.client, None
+        tasks = [*self.tasks, *self.storing]
+        for task in tasks:
             task.cancel()
-        for task in self.tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.tasks = []
-        if self.client is not None:
+        self.storing = set()
+        if client is not None:
             with contextlib.suppress(Exception):
-                await self.client.disconnect()
-            self.client = None
-        for pending in self.queue:
-            pending.done.cancel()
+                await client.disconnect()
         self.queue = []
         self.stats.connected = False
 
     # --- receiving ------------------------------------------------------------------------------
 
-    def _item(self, topic: str, payload: bytes) -> Message | Answer | None:
-        parsed = mqtt_topics.parse(topic)
-        if parsed is None:
-            return None
-        if parsed.kind == "cmdexe":
-            return Answer(parsed.api_key, parsed.device_id, payload, parsed.format)
-        return Message(api_key=parsed.api_key, device_id=parsed.device_id, payload=payload,
-                       format=parsed.format or mqtt_topics.sniff(payload), transport="mqtt", received_at=utcnow(),
-                       attribute=parsed.attribute)
+    def _topic(self, topic: str) -> mqtt_topics.Topic | None:
+        try:
+            return self.topics[topic]
+        except KeyError:
+            if len(self.topics) > 100_000:
+                self.topics.clear()
+            parsed = self.topics[topic] = mqtt_topics.parse(topic)
+            return parsed
 
-    async def _on_message(self, _client: Client, topic: str, payload: bytes, _qos: int, _properties: Any) -> int:
-        """Returns the PUBACK reason code, once the message is stored or rejected (never before)."""
-        self.stats.received += 1
-        item = self._item(topic, payload)
-        if item is None:
-            self._rejected(None, f"bad-topic: {topic[:200]} is not an IoT Agent topic")
-            return 0
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.queue.append(Pending(item, done, time.monotonic()))
-        if len(self.queue) >= self.settings.mqtt_batch_size or len(self.queue) == 1:
+    def _on_publishes(self, conn: mqtt_wire.MqttConnection, received: list[mqtt_wire.Received]) -> None:
+        """The PUBLISH packets of one socket read: queued for the store loop; their PUBACKs are sent once
+        they are stored or rejected (never before). Payloads are parsed later, in the store thread."""
+        self.stats.received += len(received)
+        arrived, now = time.monotonic(), utcnow()
+        queue, topic_of = self.queue, self._topic
+        refused: list[int] = []
+        for topic, payload, packet_id in received:
+            parsed = topic_of(topic)
+            if parsed is None:
+                self._rejected(None, f"bad-topic: {topic[:200]} is not an IoT Agent topic")
+                refused.append(packet_id)
+                continue
+            if parsed.kind == "cmdexe":
+                item: Message | Answer = Answer(parsed.api_key, parsed.device_id, payload, parsed.format)
+            else:
+                item = Message(parsed.api_key, parsed.device_id, payload,
+                               parsed.format or mqtt_topics.sniff(payload), "mqtt", now, parsed.attribute)
+            queue.append(Pending(item, conn, packet_id, arrived))
+        if refused:
+            conn.puback(refused)
+        if queue:
             self.has_work.set()
-        return await done
 
     def _rejected(self, item: Message | Answer | None, reason: str) -> None:
         self.stats.rejected += 1
@@ -286,46 +308,52 @@ class MqttWorker:
     # --- storing --------------------------------------------------------------------------------
 
     async def _store_loop(self) -> None:
+        size = self.settings.mqtt_batch_size
         while True:
             await self.has_work.wait()
             self.has_work.clear()
             if not self.queue:
                 continue
-            if len(self.queue) < self.settings.mqtt_batch_size:  # let the batch fill, bounded in time
+            if len(self.queue) < size:  # let the batch fill, bounded in time
                 await asyncio.sleep(self.settings.mqtt_batch_ms / 1000)
-            batch, self.queue = self.queue[:self.settings.mqtt_batch_size], self.queue[self.settings.mqtt_batch_size:]
-            await self._store_with_retry(batch)
+            while len(self.storing) >= self.store_concurrency:  # the batch keeps filling meanwhile
+                await asyncio.wait(self.storing, return_when=asyncio.FIRST_COMPLETED)
+            batch, self.queue = self.queue[:size], self.queue[size:]
+            task = asyncio.create_task(self._store_with_retry(batch), name="mqtt-store-batch")
+            self.storing.add(task)
+            task.add_done_callback(self.storing.discard)
             if self.queue:
                 self.has_work.set()
 
     async def _store_with_retry(self, batch: list[Pending]) -> None:
         delay, failures = BACKOFF_START, 0
         progress: dict[str, Any] = {}  # what an earlier attempt committed already (the command answers)
-        while True:
-            try:
-                self.in_store = len(batch)
-                outcome, answers = await asyncio.to_thread(self._store, [p.item for p in batch], progress)
-            except StoreUnavailable as exc:
-                self.stats.store_retries += 1
-                if self.stats.paused_since is None:
-                    self.stats.paused_since = utcnow()
-                    log.error("database unavailable: MQTT ingestion paused, messages kept unacknowledged",
-                              extra={"error": str(exc)[:300], "buffered": len(batch) + len(self.queue)})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_CAP)
-                continue
-            except Exception:
-                failures += 1
-                self.stats.store_retries += 1
-                log.exception("storing an MQTT batch failed", extra={"messages": len(batch)})
-                if failures >= SPLIT_AFTER:
-                    await self._split(batch)
-                    return
-                await asyncio.sleep(delay)
-                continue
-            finally:
-                self.in_store = 0
-            break
+        self.in_store += len(batch)
+        try:
+            while True:
+                try:
+                    outcome, answers = await asyncio.to_thread(self._store, [p.item for p in batch], progress)
+                except StoreUnavailable as exc:
+                    self.stats.store_retries += 1
+                    if self.stats.paused_since is None:
+                        self.stats.paused_since = utcnow()
+                        log.error("database unavailable: MQTT ingestion paused, messages kept unacknowledged",
+                                  extra={"error": str(exc)[:300], "buffered": len(batch) + len(self.queue)})
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, BACKOFF_CAP)
+                    continue
+                except Exception:
+                    failures += 1
+                    self.stats.store_retries += 1
+                    log.exception("storing an MQTT batch failed", extra={"messages": len(batch)})
+                    if failures >= SPLIT_AFTER:
+                        await self._split(batch)
+                        return
+                    await asyncio.sleep(delay)
+                    continue
+                break
+        finally:
+            self.in_store -= len(batch)
         if self.stats.paused_since is not None:
             log.info("database available again: MQTT ingestion resumed", extra={"since": str(self.stats.paused_since)})
             self.stats.paused_since = None
@@ -346,8 +374,8 @@ class MqttWorker:
             -> tuple[Outcome, list[tuple[Answer, str | None]]]:
         """Command answers (their own transaction, applied once even if the measures are retried), then the
         measures (one transaction)."""
-        messages = [i for i in items if isinstance(i, Message)]
-        answers = [i for i in items if isinstance(i, Answer)]
+        messages = [i for i in items if type(i) is Message]
+        answers = [i for i in items if type(i) is Answer] if len(messages) < len(items) else []
         if answers and "answers" not in progress:
             try:
                 reasons, events = commands.record_answers(
@@ -379,11 +407,21 @@ class MqttWorker:
                 await self.bus.publish(topic, payload)
 
     def _ack(self, batch: list[Pending]) -> None:
+        """The PUBACKs of a stored batch, one write per connection (a connection since lost gets none:
+        the broker sends those messages again, and they are found as duplicates)."""
         now = time.monotonic()
+        by_conn: dict[mqtt_wire.MqttConnection, list[int]] = {}
+        lags = self.stats.lags
+        for pending in batch[-lags.maxlen:] if lags.maxlen else batch:
+            lags.append(now - pending.arrived)
         for pending in batch:
-            self.stats.lags.append(now - pending.arrived)
-            if not pending.done.done():
-                pending.done.set_result(0)
+            if pending.conn is not None and pending.packet_id:
+                ids = by_conn.get(pending.conn)
+                if ids is None:
+                    ids = by_conn[pending.conn] = []
+                ids.append(pending.packet_id)
+        for conn, ids in by_conn.items():
+            conn.puback(ids)
 
     # --- commands -------------------------------------------------------------------------------
 
