@@ -282,7 +282,7 @@ class Settings(BaseSettings):
         description="How long the broker keeps a disconnected worker's session and unacknowledged messages.",
     )
     mqtt_batch_size: int = Field(
-        5000, ge=1, le=50_000,
+        10_000, ge=1, le=50_000,
         description="Most MQTT messages stored in one transaction (a batch takes what arrived while the previous "
         "one was stored, so it is small at low rates).",
     )
