@@ -43,7 +43,8 @@ def _measure(entity: str, seconds: int) -> Measure:
     observed = datetime(2026, 11, 25, 3, 0, seconds, tzinfo=UTC)
     text_ = observed.isoformat(timespec="milliseconds")[:-6] + "Z"
     iri = "https://uri.etsi.org/ngsi-ld/default-context/temperature"
-    return Measure(1, "", entity, iri, 20 + seconds, "CEL", observed, text_, instance_id("", entity, iri, text_), None)
+    return Measure(1, "", entity, iri, 20 + seconds, "CEL", observed, text_,
+                   instance_id("", entity, iri, text_, observed), None)
 
 
 def test_a_history_batch_with_a_stored_measure_stores_only_the_new_ones(pg_url: str) -> None:

@@ -104,7 +104,18 @@ def test_rollups_match_a_brute_force_aggregate_of_the_stored_history(app, provis
         assert (stored[key][2], stored[key][3]) == (low, high), key
 
 
-def test_instance_ids_are_the_uuid5_of_the_measure_key() -> None:
-    for key in [("", "urn:ngsi-ld:Device:d1", "https://example.org/t", "2026-11-24T10:00:00.000Z"),
-                ("tenant-é", "urn:ngsi-ld:X:ü€", "https://example.org/a b", "1999-01-01T00:00:00.001Z")]:
-        assert measures.instance_id(*key) == f"urn:ngsi-ld:{uuid.uuid5(measures.INSTANCE_NAMESPACE, chr(31).join(key))}"
+def test_instance_ids_are_the_measure_keys_hash_after_its_time_so_they_grow_with_time() -> None:
+    keys = [("", "urn:ngsi-ld:Device:d1", "https://example.org/t", "2026-11-24T10:00:00.000Z"),
+            ("tenant-é", "urn:ngsi-ld:X:ü€", "https://example.org/a b", "1999-01-01T00:00:00.001Z")]
+    for key in keys:
+        observed = datetime.fromisoformat(key[3].replace("Z", "+00:00"))
+        made = uuid.UUID(measures.instance_id(*key, observed).removeprefix("urn:ngsi-ld:"))
+        hashed = uuid.uuid5(measures.INSTANCE_NAMESPACE, chr(31).join(key))
+        assert made.version == 8 and made.variant == uuid.RFC_4122
+        assert made.int >> 80 == int(observed.timestamp() * 1000)  # the first 48 bits: the time in ms
+        assert made.bytes[7:] == hashed.bytes[7:] and made.bytes[6] & 0x0F == hashed.bytes[6] & 0x0F
+        assert measures.instance_id(*key, observed) == measures.instance_id(*key, observed)  # stable
+    first = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    ids = [measures.instance_id("", "urn:ngsi-ld:Device:d1", "https://example.org/t", "", first + timedelta(
+        milliseconds=ms)) for ms in (0, 1, 999, 60_000)]
+    assert ids == sorted(ids)

@@ -107,13 +107,18 @@ def mappings_of(device_attrs: Sequence[Any], group_attrs: Sequence[Any] = ()) ->
 _NAMESPACE_BYTES = INSTANCE_NAMESPACE.bytes
 
 
-def instance_id(tenant: str, entity_id: str, attr_iri: str, observed_text: str) -> str:
-    """``urn:ngsi-ld:`` + the UUID 5 of the measure's key (what ``uuid.uuid5`` gives, computed without
-    building a :class:`uuid.UUID`: a third of the cost, measured)."""
+def instance_id(tenant: str, entity_id: str, attr_iri: str, observed_text: str, observed: datetime) -> str:
+    """``urn:ngsi-ld:`` + a UUID made from the measure's key: its first 48 bits are ``observed`` in
+    milliseconds since 1970 (as in a UUID 7), the rest the SHA-1 of the key (as in a UUID 5), with
+    version 8 ("custom", RFC 9562). The same measure always gets the same id (a duplicate is stored once),
+    and ids grow with time, so the history's unique index takes new rows at its end instead of all over
+    it (random ids cost PostgreSQL a page read and a full-page write per row once the index outgrew memory).
+    Computed without building a :class:`uuid.UUID`: a third of the cost, measured."""
     key = f"{tenant}\x1f{entity_id}\x1f{attr_iri}\x1f{observed_text}"
     digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + key.encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    digest[0:6] = (int(observed.timestamp() * 1000) & 0xFFFF_FFFF_FFFF).to_bytes(6, "big")
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 9562 variant
     h = digest.hex()
     return f"urn:ngsi-ld:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
@@ -183,5 +188,5 @@ def to_measures(readings: list[Reading], *, device_pk: int, tenant: str, entity_
             kind = mapping.type
             value = convert(raw, kind, mapping.name) if kind is not None and type(raw) is str else raw
             out.append(Measure(device_pk, tenant, entity_id, iri, value, mapping.unit, observed, observed_text,
-                               instance_id(tenant, entity_id, iri, observed_text), health))
+                               instance_id(tenant, entity_id, iri, observed_text, observed), health))
     return out
