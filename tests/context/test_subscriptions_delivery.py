@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 from saola.app import create_app
 from saola.context.notifier import NotifierConfig
 from tests.context.conftest import Ngsi, building
+from tests.core.helpers import require_server
 
 FAST = NotifierConfig(backoff_base=0.2, backoff_cap=0.4, timeout=2.0, poll=0.05)
 MQTT_URL = os.environ.get("SAOLA_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 class Receiver:
@@ -219,23 +219,11 @@ def test_periodic_subscription(ngsi: Ngsi, receiver: Receiver) -> None:
     assert bodies[0]["data"][0]["id"] == "urn:ngsi-ld:Building:b1"
 
 
-def _mqtt_reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def test_mqtt_notifications(ngsi: Ngsi) -> None:
     from paho.mqtt import client as mqtt
 
     parts = urlsplit(MQTT_URL)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 1883
-    if not _mqtt_reachable(host, port):
-        if IN_CI:
-            pytest.fail(f"no MQTT broker at {MQTT_URL}")
-        pytest.skip(f"no MQTT broker at {MQTT_URL}")
+    host, port = require_server(MQTT_URL, 1883, "SAOLA_TEST_MQTT_URL")
     topic = f"saola/test/{time.time_ns()}"
     got: list[dict[str, Any]] = []
     receiver = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)

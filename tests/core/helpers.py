@@ -40,19 +40,26 @@ def mqtt_url() -> str:
     return os.environ.get("SAOLA_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 
 
-def require_broker() -> str:
-    """The test broker's URL; skip when it is unreachable, except in CI where that is a failure."""
-    url = mqtt_url()
+def require_server(url: str, default_port: int, variable: str) -> tuple[str, int]:
+    """``(host, port)`` of a test server (MQTT, Redis, NATS...); skip when it is unreachable, except in CI
+    (``CI=true``) where that is a failure."""
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 1883
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
     try:
         with socket.create_connection((host, port), timeout=2):
-            return url
+            return host, port
     except OSError as exc:
-        message = f"MQTT broker {host}:{port} (SAOLA_TEST_MQTT_URL) is unreachable: {exc}"
+        message = f"{url} ({variable}) is unreachable: {exc}"
         if IN_CI:
             pytest.fail(message + " — CI=true requires it")
         pytest.skip(message)
+
+
+def require_broker() -> str:
+    """The test broker's URL; skip when it is unreachable, except in CI where that is a failure."""
+    url = mqtt_url()
+    require_server(url, 1883, "SAOLA_TEST_MQTT_URL")
+    return url
 
 
 UNREACHABLE_BROKER = "mqtt://127.0.0.1:1"

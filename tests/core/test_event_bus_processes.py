@@ -24,7 +24,8 @@ from paho.mqtt import client as mqtt
 from saola.context.notifier import NotifierConfig
 from saola.core.settings import Settings, load_settings
 from tests.context.test_subscriptions_delivery import Receiver
-from tests.core.event_bus_contract import NATS_URL, REDIS_URL, require_server
+from tests.core.event_bus_contract import NATS_URL, REDIS_URL
+from tests.core.helpers import require_server
 from tests.devices.mqtt_fixtures import MQTT_URL, provision, require_broker
 
 SAOLA = str(Path(sys.executable).with_name("saola"))

@@ -18,11 +18,11 @@ from tests.core.event_bus_contract import (
     MakeBus,
     publish_until_received,
     queued,
-    require_server,
     run,
     settle,
     take,
 )
+from tests.core.helpers import require_server
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from paho.mqtt import client as mqtt
@@ -26,24 +25,16 @@ from saola.devices import service
 from saola.devices.models import Device
 from saola.devices.mqtt_worker import MqttWorker
 from saola.devices.schemas import DeviceIn, ServiceIn
+from tests.core.helpers import require_server
 
 MQTT_URL = os.environ.get("SAOLA_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
-IN_CI = os.environ.get("CI", "").lower() == "true"
 MAPPINGS = [{"object_id": "t", "name": "temperature", "type": "Number", "unit": "CEL"},
             {"object_id": "h", "name": "relativeHumidity", "type": "Number", "unit": "P1"},
             {"object_id": "p", "name": "atmosphericPressure", "type": "Number"}]
 
 
 def require_broker() -> tuple[str, int]:
-    parts = urlsplit(MQTT_URL)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 1883
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return host, port
-    except OSError:
-        if IN_CI:
-            pytest.fail(f"no MQTT broker at {MQTT_URL} (required in CI)")
-        pytest.skip(f"no MQTT broker at {MQTT_URL}")
+    return require_server(MQTT_URL, 1883, "SAOLA_TEST_MQTT_URL")
 
 
 def worker_settings(settings: Settings, **changes: Any) -> Settings:
