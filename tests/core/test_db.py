@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from saola.core.db import make_engine, make_session_factory, unit_of_work, write_intent
+from saola.core.db import WriterLock, make_engine, make_session_factory, unit_of_work, write_intent, writer_lock
 from saola.core.directory.models import AgencyContact
 
 
@@ -168,3 +170,50 @@ def test_postgresql_connection_lost_mid_use_answers_503_and_the_next_request_rec
         assert lost.status_code == 503, lost.text
         assert lost.headers["Retry-After"] == "1"
         assert client.get("/open311/v2/services.json").status_code == 200
+
+
+def _hold_writer_lock(url: str, held: Any, release: Any) -> None:
+    """(In another process) hold the database's writer lock until told to let go."""
+    lock = writer_lock(make_engine(url))
+    assert lock.acquire(timeout=10)
+    held.set()
+    release.wait(30)
+    lock.release()
+
+
+def test_request_writers_of_other_processes_queue_on_the_writer_lock_and_wake_when_it_is_released(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'saola.db'}"
+    context = multiprocessing.get_context("spawn")
+    held, release = context.Event(), context.Event()
+    other = context.Process(target=_hold_writer_lock, args=(url, held, release))
+    other.start()
+    try:
+        assert held.wait(30)
+        assert (tmp_path / "saola.db-writer.lock").exists()
+        lock = writer_lock(make_engine(url))
+        got = threading.Event()
+
+        def take() -> None:
+            if lock.acquire(timeout=10):
+                got.set()
+
+        taker = threading.Thread(target=take)
+        taker.start()
+        assert not got.wait(0.5)  # still queued behind the other process
+        release.set()
+        assert got.wait(30)  # woken by the release, not by SQLite's busy handler
+        taker.join()
+        lock.release()
+        assert not lock.locked()
+    finally:
+        release.set()
+        other.join(30)
+    assert other.exitcode == 0
+
+
+def test_an_in_memory_database_has_only_the_thread_lock() -> None:
+    lock = WriterLock(":memory:")
+    assert lock.acquire(timeout=1)
+    assert lock.locked() and not lock.acquire(timeout=0.01)
+    lock.release()
+    assert not lock.locked()

@@ -14,6 +14,8 @@ the busy timeout. Other transactions keep the driver's lazy begin and stay concu
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 import uuid
@@ -29,6 +31,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: the thread lock only
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger("saola.core.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -87,19 +96,80 @@ def write_intent() -> Iterator[None]:
 
 
 WRITER_WAIT_SECONDS = 10.0  # as SQLite's own busy timeout (connect_args below)
-_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
-def writer_lock(engine: Engine) -> threading.Lock:
-    """The lock on which this process's request writers of a SQLite database queue (see saola.core.deps).
+class WriterLock:
+    """The queue of the request writers of one SQLite database: this process's on a thread lock, then the
+    processes' on an exclusive ``flock`` of a file beside the database (``<database>-writer.lock``).
 
-    Queueing on a lock rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10 ms... between
-    tries, keeps the write lock from sitting idle under load (PATCH /ngsi-ld/v1/entities/{id}/attrs,
-    bench/context_bench.py). Other processes still meet in the busy handler.
+    Queueing there rather than in SQLite's busy handler, which sleeps 1, 2, 5, 10 ms... between tries, keeps
+    the write lock from sitting idle under load: the next writer, in this process or another ``saola serve``
+    worker, wakes as soon as the last one ends (PATCH /ngsi-ld/v1/entities/{id}/attrs, bench/context_bench.py).
+    Writers that do not queue here (background jobs) still meet the others in the busy handler, so the file
+    lock is only ever held for a request's transaction. An in-memory database, or a file that cannot be
+    opened, has only the thread lock.
     """
+
+    def __init__(self, database: str | None) -> None:
+        self._thread = threading.Lock()
+        self._path = f"{database}-writer.lock" if database and database != ":memory:" else None
+        self._fd: int | None = None
+        self._fd_pid = 0  # (a forked child must open its own: the parent's description would share its lock)
+        self._file_locked = False
+
+    def acquire(self, timeout: float = -1) -> bool:
+        """Take the lock, waiting up to ``timeout`` seconds for this process's other writers; whether it was had.
+
+        The wait for other processes has no limit of its own: a holder keeps the file lock only for one
+        transaction, and SQLite's busy timeout bounds how long that transaction can wait for anything else.
+        """
+        if not self._thread.acquire(timeout=timeout):
+            return False
+        fd = self._file()
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._file_locked = True
+            except OSError:
+                log.warning("could not lock %s; SQLite's busy handler orders the writers", self._path)
+        return True
+
+    def release(self) -> None:
+        if self._file_locked and self._fd is not None:
+            self._file_locked = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+    def locked(self) -> bool:
+        return self._thread.locked()
+
+    def _file(self) -> int | None:
+        if self._path is None or fcntl is None:
+            return None
+        if self._fd is None or self._fd_pid != os.getpid():
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                log.warning("could not open %s; SQLite's busy handler orders the writers", self._path)
+                self._path = None
+                return None
+            self._fd_pid = os.getpid()
+        return self._fd
+
+
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, WriterLock] = weakref.WeakKeyDictionary()
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def writer_lock(engine: Engine) -> WriterLock:
+    """The lock on which the request writers of a SQLite database queue (see :class:`WriterLock`, saola.core.deps)."""
     lock = _WRITER_LOCKS.get(engine)
     if lock is None:
-        lock = _WRITER_LOCKS.setdefault(engine, threading.Lock())
+        with _WRITER_LOCKS_GUARD:
+            lock = _WRITER_LOCKS.get(engine)
+            if lock is None:
+                database = engine.url.database if engine.dialect.name == "sqlite" else None
+                lock = _WRITER_LOCKS[engine] = WriterLock(database)
     return lock
 
 
