@@ -132,3 +132,32 @@ def test_post_query(ngsi: Ngsi) -> None:
     assert response.headers["NGSILD-Results-Count"] == "2"
     assert set(response.json()[0]) == {"id", "type", "power"}
     assert ngsi.post("/entityOperations/query", json={"entities": []}).status_code == 400
+
+
+def test_several_equality_terms_select_exactly_the_entities_meeting_all_of_them(ngsi: Ngsi) -> None:
+    # Each equality term beyond the first is checked in SQL on every candidate (saola.context.query._hint_probe):
+    # texts, numbers, lists, multi-attribute instances and URIs (compacted or not) must answer as the exact filter.
+    body = [{"id": f"urn:ngsi-ld:Streetlight:{i:03d}", "type": "Streetlight",
+             "power": {"type": "Property", "value": i % 4},
+             "status": {"type": "Property", "value": "on" if i % 2 else "off"},
+             "tags": {"type": "Property", "value": ["a", "b"] if i % 3 == 0 else ["c"]},
+             "lux": [{"type": "Property", "value": i % 5, "datasetId": "urn:ngsi-ld:Dataset:a"},
+                     {"type": "Property", "value": 9}]}
+            for i in range(24)]
+    assert ngsi.post("/entityOperations/create", json=body).status_code == 201
+
+    def expected(test) -> list[str]:
+        return [e["id"] for i, e in enumerate(body) if test(i)]
+
+    query = "/entities?type=Streetlight&limit=100&q="
+    assert _ids(ngsi.get(query + 'power==1;status=="on"')) == expected(lambda i: i % 4 == 1)
+    assert _ids(ngsi.get(query + 'status=="on";power==2')) == []
+    assert _ids(ngsi.get(query + 'status=="off";power==2,0;tags=="a"')) == expected(
+        lambda i: i % 2 == 0 and i % 4 in (0, 2) and i % 3 == 0)
+    assert _ids(ngsi.get(query + 'power==3;lux==4')) == expected(lambda i: i % 4 == 3 and i % 5 == 4)
+    assert _ids(ngsi.get(query + 'power==0;lux==9')) == expected(lambda i: i % 4 == 0)
+    assert _ids(ngsi.get(query + 'power==0;status=="on"')) == []
+    assert _ids(ngsi.get(query + 'power==1;(status=="on"|status=="off")')) == expected(lambda i: i % 4 == 1)
+    paged = [_ids(ngsi.get(f"/entities?type=Streetlight&q=status==%22on%22;power==1,3&limit=2&offset={k}"))
+             for k in range(0, 12, 2)]
+    assert [i for page in paged for i in page] == expected(lambda i: i % 2 == 1)

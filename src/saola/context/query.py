@@ -8,12 +8,13 @@ expressions) then run on the candidates. Without exact filters the database also
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, any_, cast, exists, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Integer, Text, any_, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from saola.context import geo, query_language
@@ -268,6 +269,24 @@ def _hint_condition(hint: query_language.Hint, tenant: str, postgresql: bool = F
     return _among(NgsiAttributeValue.entity_pk, base, postgresql)
 
 
+def _hint_probe(hint: query_language.Hint, tenant: str) -> ColumnElement[bool] | None:
+    """``hint`` (an equality) as a condition on the candidate entity row: EXISTS of its value row."""
+    values = hint.value if hint.op == "in" else (hint.value,)
+    value_conditions: list[ColumnElement[bool]] = []
+    for v in values:
+        if isinstance(v, bool):
+            return None
+        if isinstance(v, (int, float)):
+            value_conditions.append(NgsiAttributeValue.num_value == float(v))
+        elif isinstance(v, str) and len(v) <= 256:
+            value_conditions.append(NgsiAttributeValue.text_value == v)
+        else:
+            return None
+    return exists(select(NgsiAttributeValue.id).where(
+        NgsiAttributeValue.tenant == tenant, NgsiAttributeValue.attr_iri == hint.attr_iri, or_(*value_conditions),
+        NgsiAttributeValue.entity_pk == NgsiEntity.id))
+
+
 _HINT_RANK = {"==": 0, "in": 0, "range": 1, ">": 2, ">=": 2, "<": 2, "<=": 2, "exists": 3}
 
 
@@ -290,11 +309,20 @@ def _conditions(query: EntityQuery, tenant: str, postgresql: bool = False) -> li
     # pre-filters made SQLite probe a value index once per entity: bench/context_bench.py).
     if query.q is not None:
         hints = sorted(query_language.sql_hints(query.q, query.tm.expand), key=lambda h: _HINT_RANK.get(h.op, 3))
+        driving = None
         for hint in hints:
             condition = _hint_condition(hint, tenant, postgresql)
             if condition is not None:
                 conditions.append(condition)
+                driving = hint
                 break
+        # The other equality hints are checked on each candidate by one probe of the value index (tenant,
+        # attribute, value, entity): candidates that fail them are not read and decoded for the exact filter.
+        for hint in hints:
+            if hint is not driving and hint.op in ("==", "in"):
+                probe = _hint_probe(hint, tenant)
+                if probe is not None:
+                    conditions.append(probe)
     if query.geo is not None:
         box = geo.bbox_filter(query.geo)
         geo_conditions = [NgsiGeoBox.attr_iri == query.geo.geoproperty]
@@ -359,16 +387,18 @@ def _stream(session: Session, conditions: list[ColumnElement[bool]], *, first_ch
             chunk: int = 500) -> Iterator[StoredEntity]:
     """The candidates' documents in primary-key order, read in chunks: a first one about the size of
     the page (most pages fill from it: each row read is a JSON document to decode), then doubling
-    up to ``chunk``."""
+    up to ``chunk``. On SQLite a document is decoded only when the caller comes to it."""
+    raw = session.get_bind().dialect.name == "sqlite"  # (psycopg decodes jsonb itself)
+    document = type_coerce(NgsiEntity.data, Text) if raw else NgsiEntity.data
     last = 0
     size = max(1, min(first_chunk, chunk))
     while True:
-        rows = session.execute(select(NgsiEntity.id, NgsiEntity.data).where(*conditions, NgsiEntity.id > last)
+        rows = session.execute(select(NgsiEntity.id, document).where(*conditions, NgsiEntity.id > last)
                                .order_by(NgsiEntity.id).limit(size)).all()
         if not rows:
             return
         for _pk, data in rows:
-            yield data
+            yield json.loads(data) if raw else data
         if len(rows) < size:
             return
         last = rows[-1][0]
