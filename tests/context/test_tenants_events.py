@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from saola.context.store import UNWATCHED
 from saola.core.events import MemoryEventBus
 from tests.context.conftest import Ngsi, building
 
@@ -39,3 +40,21 @@ def test_changes_are_published_after_commit(app, ngsi: Ngsi) -> None:
     assert updated["previous"][NAME][0]["value"] == "Tháp Bình Dương"
     assert updated["entity"][NAME][0]["value"] == "Mới"
     assert deleted["entity"] is None and deleted["tenant"] == ""
+
+
+def test_on_sqlite_a_change_no_subscription_can_see_is_marked_for_the_notifier_to_skip(app, ngsi: Ngsi) -> None:
+    bus: MemoryEventBus = app.state.event_bus
+    sub = bus.subscribe("ngsi.entity.*")
+    hcm = {"NGSILD-Tenant": "hcm"}
+    watched = {"type": "Subscription", "entities": [{"type": "Building"}],
+               "notification": {"endpoint": {"uri": "http://127.0.0.1:9/notify"}}}
+    assert ngsi.post("/subscriptions", json=watched, headers=hcm).status_code == 201
+    ngsi.create(building())  # the default tenant: no subscription
+    ngsi.create(building(), headers=hcm)
+    events = []
+    while not sub.queue.empty():
+        events.append(sub.queue.get_nowait())
+    unwatched = {e.payload["tenant"]: e.payload.get(UNWATCHED, False) for e in events if e.topic.startswith("ngsi.")}
+    sqlite = app.state.engine.dialect.name == "sqlite"
+    # (on PostgreSQL a subscription's transaction may overlap the change's: the notifier reads after the commit)
+    assert unwatched == {"": sqlite, "hcm": False}

@@ -30,6 +30,7 @@ from saola.context import subscription_matching as matching
 from saola.context.jsonld import CORE_CONTEXT_URL
 from saola.context.notification_delivery import NotifierConfig as NotifierConfig
 from saola.context.notification_delivery import OutboxNotifier
+from saola.context.store import UNWATCHED
 from saola.context.subscription_models import NgsiNotification, NgsiSubscription
 from saola.core.db import unit_of_work
 
@@ -69,7 +70,9 @@ class Notifier(OutboxNotifier):
         # The changes queued meanwhile are matched together: one transaction (and one trip to a thread)
         # for a batch upsert's thousand events instead of a thousand.
         async for batch in self.events.batches(MATCH_BATCH):
-            events = [(event.topic, event.payload) for event in batch]
+            events = [(event.topic, event.payload) for event in batch if not event.payload.get(UNWATCHED)]
+            if not events:
+                continue
             try:
                 if await asyncio.to_thread(self._match_many, events):
                     self.wake.set()

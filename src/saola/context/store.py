@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from saola.context import geo, geogrid
 from saola.context.errors import BadRequestData
@@ -28,6 +29,7 @@ from saola.context.models import (
     NgsiTenant,
 )
 from saola.context.representation import SCOPE, VALUE_MEMBER, AttributeInstance, StoredEntity, attributes
+from saola.context.subscription_models import NgsiSubscription
 from saola.core.db import queue_event, utcnow
 
 MAX_NUMBER = 1e300
@@ -155,30 +157,39 @@ def _delete_side_rows(session: Session, pk: int) -> None:
         conn.execute(delete(table).where(table.c.entity_pk == pk))
 
 
-def _write_side_tables(session: Session, row: NgsiEntity, *, fresh: bool,
-                       before: StoredEntity | None = None) -> None:
-    """Write the side rows of ``row``; with ``before`` (its previous document), only those that changed.
-
-    An update usually touches one attribute: rewriting only its rows takes two statements instead
-    of six (delete and insert for types, values and geo boxes), a third of PATCH's round trips.
-    """
+def _write_side_tables(session: Session, row: NgsiEntity) -> None:
+    """Write the side rows of a new entity row."""
     conn = session.connection()
     data = row.data
     types = [{"entity_pk": row.id, "tenant": row.tenant, "type_iri": t} for t in data.get("type", [])]
-    values = _value_rows(row.id, row.tenant, data)
-    boxes = _geo_rows(row.id, data)
-    if not fresh and before is None:
-        _delete_side_rows(session, row.id)
-    elif not fresh:
-        assert before is not None
-        if list(before.get("type", [])) != list(data.get("type", [])):
-            conn.execute(delete(NgsiEntityType.__table__).where(NgsiEntityType.__table__.c.entity_pk == row.id))
-        else:
-            types = []
-        values = _changed_rows(conn, NgsiAttributeValue.__table__, row.id, values,
-                               _value_rows(row.id, row.tenant, before))
-        boxes = _changed_rows(conn, NgsiGeoBox.__table__, row.id, boxes, _geo_rows(row.id, before))
-    for table, rows in zip(SIDE_TABLES, (types, values, boxes), strict=True):
+    for table, rows in zip(SIDE_TABLES, (types, _value_rows(row.id, row.tenant, data), _geo_rows(row.id, data)),
+                           strict=True):
+        if rows:
+            conn.execute(insert(table), rows)
+
+
+def write_changed_side_rows(conn: Any, pk: int, tenant: str, before: StoredEntity, after: StoredEntity) -> None:
+    """Rewrite the side rows of the attributes (and types) that differ between two documents of an entity.
+
+    An update usually touches one attribute: only its rows are computed (no geometry is parsed for an
+    unchanged location) and rewritten, in two statements instead of six (delete and insert for types,
+    values and geo boxes).
+    """
+    if list(before.get("type", [])) != list(after.get("type", [])):
+        conn.execute(_DELETE_TYPES, {"pk": pk})
+        conn.execute(insert(NgsiEntityType.__table__),
+                     [{"entity_pk": pk, "tenant": tenant, "type_iri": t} for t in after.get("type", [])])
+    old = dict(attributes(before))
+    new = dict(attributes(after))
+    touched = [iri for iri in dict.fromkeys([*old, *new]) if old.get(iri) != new.get(iri)]
+    if not touched:
+        return
+    old_part = {iri: old[iri] for iri in touched if iri in old}
+    new_part = {iri: new[iri] for iri in touched if iri in new}
+    for table, new_rows, old_rows in (
+            (NgsiAttributeValue.__table__, _value_rows(pk, tenant, new_part), _value_rows(pk, tenant, old_part)),
+            (NgsiGeoBox.__table__, _geo_rows(pk, new_part), _geo_rows(pk, old_part))):
+        rows = _changed_rows(conn, table, pk, new_rows, old_rows)
         if rows:
             conn.execute(insert(table), rows)
 
@@ -196,8 +207,16 @@ def _changed_rows(conn: Any, table: Any, pk: int, new: list[dict[str, Any]],
     changed = sorted(iri for iri in new_of.keys() | old_of.keys() if new_of.get(iri) != old_of.get(iri))
     if not changed:
         return []
-    conn.execute(delete(table).where(table.c.entity_pk == pk, table.c.attr_iri.in_(changed)))
+    conn.execute(_DELETE_ATTRIBUTE_ROWS[table.name], {"pk": pk, "iris": changed})
     return [r for iri in changed for r in new_of.get(iri, [])]
+
+
+# (built once: building a statement costs about as much as running it)
+_DELETE_TYPES = delete(NgsiEntityType.__table__).where(NgsiEntityType.__table__.c.entity_pk == bindparam("pk"))
+_DELETE_ATTRIBUTE_ROWS = {
+    table.name: delete(table).where(table.c.entity_pk == bindparam("pk"),
+                                    table.c.attr_iri.in_(bindparam("iris", expanding=True)))
+    for table in (NgsiAttributeValue.__table__, NgsiGeoBox.__table__)}
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -260,6 +279,7 @@ def _record_many(session: Session, tenant: str,
     now = utcnow()
     history: list[dict[str, Any]] = []
     changed_of: list[list[str]] = []
+    payloads: list[dict[str, Any]] = []
     for entity_id, before, after in changes:
         rows, changed = _history_rows(tenant, entity_id, before, after, now)
         history += rows
@@ -267,11 +287,28 @@ def _record_many(session: Session, tenant: str,
         topic = "ngsi.entity.created" if before is None else "ngsi.entity.deleted" if after is None \
             else "ngsi.entity.updated"
         types = (after or before or {}).get("type", [])
-        queue_event(session, topic, {"tenant": tenant, "id": entity_id, "types": list(types), "changed": changed,
-                                     "entity": after, "previous": before, "at": now.isoformat()})
+        payload = {"tenant": tenant, "id": entity_id, "types": list(types), "changed": changed, "entity": after,
+                   "previous": before, "at": now.isoformat()}
+        payloads.append(payload)
+        queue_event(session, topic, payload)
     if history:
-        session.connection().execute(insert(NgsiAttributeHistory.__table__), history)
+        connection = session.connection()
+        connection.execute(insert(NgsiAttributeHistory.__table__), history)
+        if connection.dialect.name == "sqlite" and connection.execute(_ANY_SUBSCRIPTION, {"tenant": tenant}).first() \
+                is None:
+            for payload in payloads:
+                payload[UNWATCHED] = True
     return changed_of
+
+
+# On SQLite a transaction that has written holds the database's only write lock until it commits: no
+# subscription can be committed meanwhile, and one committed later is younger than these changes, which
+# the notifier never sends to (saola.context.subscription_matching). So the notifier can skip the
+# changes marked here without reading the subscriptions again. (On PostgreSQL a subscription's
+# transaction may overlap the change's: the notifier looks after the commit.)
+UNWATCHED = "unwatched"  # event payload key: no NGSI-LD subscription of the tenant can be notified of it
+_ANY_SUBSCRIPTION = select(NgsiSubscription.__table__.c.id).where(
+    NgsiSubscription.__table__.c.tenant == bindparam("tenant")).limit(1)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -283,7 +320,7 @@ def insert_entity(session: Session, tenant: str, entity: StoredEntity) -> NgsiEn
     row = NgsiEntity(tenant=tenant, entity_id=entity["id"], data=entity, created_at=now, modified_at=now)
     session.add(row)
     session.flush()
-    _write_side_tables(session, row, fresh=True)
+    _write_side_tables(session, row)
     _record(session, tenant, entity["id"], None, entity)
     return row
 
@@ -314,13 +351,24 @@ def insert_entities(session: Session, tenant: str, entities: list[StoredEntity])
 
 
 def replace_entity(session: Session, row: NgsiEntity, entity: StoredEntity) -> list[str]:
-    """Store ``entity`` as the new document of ``row``; the changed attribute IRIs."""
+    """Store ``entity`` as the new document of ``row``; the changed attribute IRIs.
+
+    One Core UPDATE, the ORM object then told the values it now has (the unit of work's flush of a
+    loaded row cost as much as the rest of a PATCH's writes).
+    """
     before = row.data
-    row.data = copy.deepcopy(entity)
-    row.modified_at = utcnow()
-    session.flush()
-    _write_side_tables(session, row, fresh=False, before=before)
-    return _record(session, row.tenant, row.entity_id, before, row.data)
+    after = copy.deepcopy(entity)
+    now = utcnow()
+    session.flush()  # (what is pending in the session goes first, the row itself if it is new)
+    session.connection().execute(_UPDATE_DOCUMENT, {"pk": row.id, "data": after, "modified_at": now})
+    set_committed_value(row, "data", after)
+    set_committed_value(row, "modified_at", now)
+    write_changed_side_rows(session.connection(), row.id, row.tenant, before, after)
+    return _record(session, row.tenant, row.entity_id, before, after)
+
+
+_UPDATE_DOCUMENT = update(NgsiEntity.__table__).where(NgsiEntity.__table__.c.id == bindparam("pk")).values(
+    data=bindparam("data"), modified_at=bindparam("modified_at"))
 
 
 def remove_entity(session: Session, row: NgsiEntity) -> None:
