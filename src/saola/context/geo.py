@@ -326,9 +326,15 @@ def matches(query: GeoQuery, geometry: dict[str, Any] | BaseGeometry) -> bool:
     A malformed stored geometry never matches (it is not an error of the query).
     """
     try:
-        target = _repair(geometry if isinstance(geometry, BaseGeometry) else parse_geometry(geometry))
         reference = query.shape
         assert reference is not None
+        if query.georel == "near" and isinstance(geometry, dict) and geometry.get("type") == "Point" \
+                and reference.geom_type == "Point":  # (the usual case: no shapely geometry needs building)
+            lon, lat = _coordinates("Point", geometry.get("coordinates"))[:2]
+            d = geodesic_distance(lon, lat, reference.x, reference.y)
+            return (query.max_distance is None or d <= query.max_distance) and (
+                query.min_distance is None or d >= query.min_distance)
+        target = _repair(geometry if isinstance(geometry, BaseGeometry) else parse_geometry(geometry))
         if query.georel == "near":
             d = distance(target, reference)
             return (query.max_distance is None or d <= query.max_distance) and (

@@ -29,6 +29,7 @@ from sqlalchemy import (
     bindparam,
     event,
     func,
+    null,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -123,13 +124,19 @@ class BoxOverlaps(ColumnElement[bool]):
     _traverse_internals = [("portable", InternalTraversal.dp_clauseelement),
                            ("postgresql", InternalTraversal.dp_clauseelement)]
 
-    def __init__(self, west: float, south: float, east: float, north: float) -> None:
+    def __init__(self, west: float, south: float, east: float, north: float, *, dialect: str | None = None) -> None:
+        """``dialect`` (the name of the one it will be compiled for) spares building the other's form."""
         w, s, e, n = (float(v) for v in (west, south, east, north))
         b = NgsiGeoBox
-        self.portable = and_(b.min_lon <= e, b.max_lon >= w, b.min_lat <= n, b.max_lat >= s)
-        cells = geogrid.cells_meeting(w, s, e, n)
-        if cells is not None:
-            self.portable = and_(b.cell.in_(cells), self.portable)
+        self.portable: ColumnElement[Any] = null()
+        self.postgresql: ColumnElement[Any] = null()
+        if dialect != "postgresql":
+            self.portable = and_(b.min_lon <= e, b.max_lon >= w, b.min_lat <= n, b.max_lat >= s)
+            cells = geogrid.cells_meeting(w, s, e, n)
+            if cells is not None:
+                self.portable = and_(b.cell.in_(cells), self.portable)
+            if dialect is not None:
+                return
         stored = func.box(func.point(b.min_lon, b.min_lat), func.point(b.max_lon, b.max_lat))
         # The corners are rendered inline (``literal_execute``): with bound parameters, PostgreSQL's generic plan
         # for a prepared statement cannot see how small the box is and scans every entity by primary key instead of

@@ -327,7 +327,8 @@ def _conditions(query: EntityQuery, tenant: str, postgresql: bool = False) -> li
         box = geo.bbox_filter(query.geo)
         geo_conditions = [NgsiGeoBox.attr_iri == query.geo.geoproperty]
         if box is not None:
-            geo_conditions.append(BoxOverlaps(*box))  # GiST on PostgreSQL, see models.BoxOverlaps
+            # GiST on PostgreSQL, see models.BoxOverlaps
+            geo_conditions.append(BoxOverlaps(*box, dialect="postgresql" if postgresql else "sqlite"))
         conditions.append(_among(NgsiGeoBox.entity_pk, geo_conditions, postgresql))
     return conditions
 
