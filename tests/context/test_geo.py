@@ -196,15 +196,20 @@ def test_malformed_or_3d_stored_geometries() -> None:
     assert matches(q, {"type": "GeometryCollection", "geometries": [point(DEN_DO), point(CITADEL)]})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.floats(-180, 180), st.floats(-90, 90), st.floats(-180, 180), st.floats(-90, 90),
        st.sampled_from(["maxDistance", "minDistance"]), st.integers(0, 20_000_000))
 def test_near_on_stored_points_answers_as_the_shapely_path(lon: float, lat: float, qlon: float, qlat: float,
                                                              limit: str, metres: int) -> None:
-    # matches() measures a stored Point from its coordinates; a shapely geometry takes the general path
+    # matches() measures a stored Point from its coordinates (on the sphere first, on the ellipsoid only when that
+    # cannot decide); a shapely geometry takes the general path
     q = query(f"near;{limit}=={metres}", "Point", json.dumps([qlon, qlat]))
     stored = point([lon, lat])
     assert matches(q, stored) == matches(q, parse_geometry(stored))
+    exact = geodesic_distance(lon, lat, qlon, qlat)  # and at exactly the distance, both sides of it
+    for edge in (math.floor(exact), math.ceil(exact)):
+        near = query(f"near;{limit}=={edge}", "Point", json.dumps([qlon, qlat]))
+        assert matches(near, stored) == matches(near, parse_geometry(stored))
 
 
 # --- distances --------------------------------------------------------------------------------

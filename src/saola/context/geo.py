@@ -331,9 +331,7 @@ def matches(query: GeoQuery, geometry: dict[str, Any] | BaseGeometry) -> bool:
         if query.georel == "near" and isinstance(geometry, dict) and geometry.get("type") == "Point" \
                 and reference.geom_type == "Point":  # (the usual case: no shapely geometry needs building)
             lon, lat = _coordinates("Point", geometry.get("coordinates"))[:2]
-            d = geodesic_distance(lon, lat, reference.x, reference.y)
-            return (query.max_distance is None or d <= query.max_distance) and (
-                query.min_distance is None or d >= query.min_distance)
+            return _near_points(query, lon, lat, reference.x, reference.y)
         target = _repair(geometry if isinstance(geometry, BaseGeometry) else parse_geometry(geometry))
         if query.georel == "near":
             d = distance(target, reference)
@@ -342,6 +340,24 @@ def matches(query: GeoQuery, geometry: dict[str, Any] | BaseGeometry) -> bool:
         return bool(_PREDICATES[query.georel](target, reference))
     except (BadRequestData, GEOSException, ValueError):
         return False
+
+
+_SPHERE_MARGIN = 0.01  # the sphere is within ~0.5% of the ellipsoid; twice that to be sure
+
+
+def _near_points(query: GeoQuery, lon: float, lat: float, ref_lon: float, ref_lat: float) -> bool:
+    """``near`` between two points: the ellipsoidal distance, measured only when the sphere's cannot decide."""
+    rough = haversine_distance(lon, lat, ref_lon, ref_lat)
+    low, high = rough * (1 - _SPHERE_MARGIN), rough * (1 + _SPHERE_MARGIN)
+    if (query.max_distance is None or high <= query.max_distance) and (
+            query.min_distance is None or low >= query.min_distance):
+        return True
+    if (query.max_distance is not None and low > query.max_distance) or (
+            query.min_distance is not None and high < query.min_distance):
+        return False
+    d = geodesic_distance(lon, lat, ref_lon, ref_lat)
+    return (query.max_distance is None or d <= query.max_distance) and (
+        query.min_distance is None or d >= query.min_distance)
 
 
 def bbox_filter(query: GeoQuery) -> Bbox | None:
