@@ -12,7 +12,7 @@ from importlib.resources import files
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Point
 
@@ -199,6 +199,7 @@ def test_malformed_or_3d_stored_geometries() -> None:
 @settings(max_examples=500, deadline=None)
 @given(st.floats(-180, 180), st.floats(-90, 90), st.floats(-180, 180), st.floats(-90, 90),
        st.sampled_from(["maxDistance", "minDistance"]), st.integers(0, 20_000_000))
+@example(0.0, 0.0, 0.0, 3.073854947368745e-197, "maxDistance", 0)  # a distance whose squared sine underflows
 def test_near_on_stored_points_answers_as_the_shapely_path(lon: float, lat: float, qlon: float, qlat: float,
                                                              limit: str, metres: int) -> None:
     # matches() measures a stored Point from its coordinates (on the sphere first, on the ellipsoid only when that

@@ -348,7 +348,8 @@ _SPHERE_MARGIN = 0.01  # the sphere is within ~0.5% of the ellipsoid; twice that
 def _near_points(query: GeoQuery, lon: float, lat: float, ref_lon: float, ref_lat: float) -> bool:
     """``near`` between two points: the ellipsoidal distance, measured only when the sphere's cannot decide."""
     rough = haversine_distance(lon, lat, ref_lon, ref_lat)
-    low, high = rough * (1 - _SPHERE_MARGIN), rough * (1 + _SPHERE_MARGIN)
+    # (and a millimetre either way: squared sines of tiny angles underflow to nothing)
+    low, high = rough * (1 - _SPHERE_MARGIN) - 0.001, rough * (1 + _SPHERE_MARGIN) + 0.001
     if (query.max_distance is None or high <= query.max_distance) and (
             query.min_distance is None or low >= query.min_distance):
         return True
