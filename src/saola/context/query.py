@@ -243,19 +243,13 @@ def _among(entity_pk: Any, where: list[ColumnElement[bool]], postgresql: bool) -
 def _hint_condition(hint: query_language.Hint, tenant: str, postgresql: bool = False) -> ColumnElement[bool] | None:
     base = [NgsiAttributeValue.tenant == tenant, NgsiAttributeValue.attr_iri == hint.attr_iri]
     value_conditions: list[ColumnElement[bool]] = []
-    values = hint.value if hint.op == "in" else (hint.value,)
     if hint.op == "exists":
         pass
     elif hint.op in ("in", "=="):
-        for v in values:
-            if isinstance(v, bool):
-                return None  # booleans are not indexed: no pre-filter for this hint
-            if isinstance(v, (int, float)):
-                value_conditions.append(NgsiAttributeValue.num_value == float(v))
-            elif isinstance(v, str) and len(v) <= 256:
-                value_conditions.append(NgsiAttributeValue.text_value == v)
-            else:
-                return None
+        equal = _equalities(hint)
+        if equal is None:
+            return None
+        value_conditions += equal
     elif hint.op == "range":
         low, high = hint.value
         value_conditions.append(NgsiAttributeValue.num_value.between(float(low), float(high)))
@@ -269,19 +263,26 @@ def _hint_condition(hint: query_language.Hint, tenant: str, postgresql: bool = F
     return _among(NgsiAttributeValue.entity_pk, base, postgresql)
 
 
-def _hint_probe(hint: query_language.Hint, tenant: str) -> ColumnElement[bool] | None:
-    """``hint`` (an equality) as a condition on the candidate entity row: EXISTS of its value row."""
-    values = hint.value if hint.op == "in" else (hint.value,)
-    value_conditions: list[ColumnElement[bool]] = []
-    for v in values:
+def _equalities(hint: query_language.Hint) -> list[ColumnElement[bool]] | None:
+    """The value-row conditions of an equality hint (``==`` or ``in``); None when its values are not indexed."""
+    conditions: list[ColumnElement[bool]] = []
+    for v in hint.value if hint.op == "in" else (hint.value,):
         if isinstance(v, bool):
-            return None
+            return None  # booleans are not indexed: no pre-filter for this hint
         if isinstance(v, (int, float)):
-            value_conditions.append(NgsiAttributeValue.num_value == float(v))
+            conditions.append(NgsiAttributeValue.num_value == float(v))
         elif isinstance(v, str) and len(v) <= 256:
-            value_conditions.append(NgsiAttributeValue.text_value == v)
+            conditions.append(NgsiAttributeValue.text_value == v)
         else:
             return None
+    return conditions
+
+
+def _hint_probe(hint: query_language.Hint, tenant: str) -> ColumnElement[bool] | None:
+    """``hint`` (an equality) as a condition on the candidate entity row: EXISTS of its value row."""
+    value_conditions = _equalities(hint)
+    if value_conditions is None:
+        return None
     return exists(select(NgsiAttributeValue.id).where(
         NgsiAttributeValue.tenant == tenant, NgsiAttributeValue.attr_iri == hint.attr_iri, or_(*value_conditions),
         NgsiAttributeValue.entity_pk == NgsiEntity.id))
