@@ -334,9 +334,7 @@ def matches(query: GeoQuery, geometry: dict[str, Any] | BaseGeometry) -> bool:
             return _near_points(query, lon, lat, reference.x, reference.y)
         target = _repair(geometry if isinstance(geometry, BaseGeometry) else parse_geometry(geometry))
         if query.georel == "near":
-            d = distance(target, reference)
-            return (query.max_distance is None or d <= query.max_distance) and (
-                query.min_distance is None or d >= query.min_distance)
+            return _within_limits(query, distance(target, reference))
         return bool(_PREDICATES[query.georel](target, reference))
     except (BadRequestData, GEOSException, ValueError):
         return False
@@ -350,15 +348,17 @@ def _near_points(query: GeoQuery, lon: float, lat: float, ref_lon: float, ref_la
     rough = haversine_distance(lon, lat, ref_lon, ref_lat)
     # (and a millimetre either way: squared sines of tiny angles underflow to nothing)
     low, high = rough * (1 - _SPHERE_MARGIN) - 0.001, rough * (1 + _SPHERE_MARGIN) + 0.001
-    if (query.max_distance is None or high <= query.max_distance) and (
-            query.min_distance is None or low >= query.min_distance):
+    if _within_limits(query, low) and _within_limits(query, high):  # (the whole band is inside the limits)
         return True
     if (query.max_distance is not None and low > query.max_distance) or (
             query.min_distance is not None and high < query.min_distance):
         return False
-    d = geodesic_distance(lon, lat, ref_lon, ref_lat)
-    return (query.max_distance is None or d <= query.max_distance) and (
-        query.min_distance is None or d >= query.min_distance)
+    return _within_limits(query, geodesic_distance(lon, lat, ref_lon, ref_lat))
+
+
+def _within_limits(query: GeoQuery, metres: float) -> bool:
+    return (query.max_distance is None or metres <= query.max_distance) and (
+        query.min_distance is None or metres >= query.min_distance)
 
 
 def bbox_filter(query: GeoQuery) -> Bbox | None:

@@ -127,25 +127,29 @@ class BoxOverlaps(ColumnElement[bool]):
     def __init__(self, west: float, south: float, east: float, north: float, *, dialect: str | None = None) -> None:
         """``dialect`` (the name of the one it will be compiled for) spares building the other's form."""
         w, s, e, n = (float(v) for v in (west, south, east, north))
-        b = NgsiGeoBox
-        self.portable: ColumnElement[Any] = null()
-        self.postgresql: ColumnElement[Any] = null()
-        if dialect != "postgresql":
-            self.portable = and_(b.min_lon <= e, b.max_lon >= w, b.min_lat <= n, b.max_lat >= s)
-            cells = geogrid.cells_meeting(w, s, e, n)
-            if cells is not None:
-                self.portable = and_(b.cell.in_(cells), self.portable)
-            if dialect is not None:
-                return
-        stored = func.box(func.point(b.min_lon, b.min_lat), func.point(b.max_lon, b.max_lat))
-        # The corners are rendered inline (``literal_execute``): with bound parameters, PostgreSQL's generic plan
-        # for a prepared statement cannot see how small the box is and scans every entity by primary key instead of
-        # asking the GiST index (26 ms instead of 0.2 ms at 30k entities, measured with EXPLAIN ANALYZE).
-        def corner(value: float) -> Any:
-            return bindparam(None, value, type_=Float(), literal_execute=True)
+        self.portable: ColumnElement[Any] = _portable_overlap(w, s, e, n) if dialect != "postgresql" else null()
+        self.postgresql: ColumnElement[Any] = (
+            _postgresql_overlap(w, s, e, n) if dialect in (None, "postgresql") else null())
 
-        wanted = func.box(func.point(corner(w), corner(s)), func.point(corner(e), corner(n)))
-        self.postgresql = stored.op("&&", return_type=Boolean())(wanted)
+
+def _portable_overlap(w: float, s: float, e: float, n: float) -> ColumnElement[bool]:
+    b = NgsiGeoBox
+    overlap = and_(b.min_lon <= e, b.max_lon >= w, b.min_lat <= n, b.max_lat >= s)
+    cells = geogrid.cells_meeting(w, s, e, n)
+    return overlap if cells is None else and_(b.cell.in_(cells), overlap)
+
+
+def _postgresql_overlap(w: float, s: float, e: float, n: float) -> ColumnElement[bool]:
+    b = NgsiGeoBox
+    stored = func.box(func.point(b.min_lon, b.min_lat), func.point(b.max_lon, b.max_lat))
+    # The corners are rendered inline (``literal_execute``): with bound parameters, PostgreSQL's generic plan
+    # for a prepared statement cannot see how small the box is and scans every entity by primary key instead of
+    # asking the GiST index (26 ms instead of 0.2 ms at 30k entities, measured with EXPLAIN ANALYZE).
+    def corner(value: float) -> Any:
+        return bindparam(None, value, type_=Float(), literal_execute=True)
+
+    wanted = func.box(func.point(corner(w), corner(s)), func.point(corner(e), corner(n)))
+    return stored.op("&&", return_type=Boolean())(wanted)
 
 
 @compiles(BoxOverlaps)

@@ -157,17 +157,6 @@ def _delete_side_rows(session: Session, pk: int) -> None:
         conn.execute(delete(table).where(table.c.entity_pk == pk))
 
 
-def _write_side_tables(session: Session, row: NgsiEntity) -> None:
-    """Write the side rows of a new entity row."""
-    conn = session.connection()
-    data = row.data
-    types = [{"entity_pk": row.id, "tenant": row.tenant, "type_iri": t} for t in data.get("type", [])]
-    for table, rows in zip(SIDE_TABLES, (types, _value_rows(row.id, row.tenant, data), _geo_rows(row.id, data)),
-                           strict=True):
-        if rows:
-            conn.execute(insert(table), rows)
-
-
 def write_changed_side_rows(conn: Any, pk: int, tenant: str, before: StoredEntity, after: StoredEntity) -> None:
     """Rewrite the side rows of the attributes (and types) that differ between two documents of an entity.
 
@@ -315,14 +304,7 @@ _ANY_SUBSCRIPTION = select(NgsiSubscription.__table__.c.id).where(
 
 
 def insert_entity(session: Session, tenant: str, entity: StoredEntity) -> NgsiEntity:
-    ensure_tenant(session, tenant)
-    now = utcnow()
-    row = NgsiEntity(tenant=tenant, entity_id=entity["id"], data=entity, created_at=now, modified_at=now)
-    session.add(row)
-    session.flush()
-    _write_side_tables(session, row)
-    _record(session, tenant, entity["id"], None, entity)
-    return row
+    return insert_entities(session, tenant, [entity])[0]
 
 
 def insert_entities(session: Session, tenant: str, entities: list[StoredEntity]) -> list[NgsiEntity]:
